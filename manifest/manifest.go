@@ -1,0 +1,217 @@
+// Package manifest is the plain data every consumer of a compiled project
+// reads: nodes, their configs, columns, tests, dependencies and compiled SQL.
+// It is produced by the compiler and read by the selector, runner, docs and
+// lineage; it imports nothing of elt but diag, and holds no behaviour beyond
+// lookups and the manifest.json codec.
+package manifest
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/elt-dev/elt/diag"
+)
+
+// NodeID names a node uniquely: "model.<name>", "seed.<name>",
+// "source.<source>.<table>", "test.<name>", "snapshot" models are models.
+type NodeID string
+
+// ResourceType is the kind of a node.
+type ResourceType string
+
+// The resource types of a project.
+const (
+	Model  ResourceType = "model"
+	Seed   ResourceType = "seed"
+	Source ResourceType = "source"
+	Test   ResourceType = "test"
+)
+
+// ModelID returns the NodeID of the model called name.
+func ModelID(name string) NodeID { return NodeID("model." + name) }
+
+// SeedID returns the NodeID of the seed called name.
+func SeedID(name string) NodeID { return NodeID("seed." + name) }
+
+// SourceID returns the NodeID of table in source src.
+func SourceID(src, table string) NodeID { return NodeID("source." + src + "." + table) }
+
+// TestID returns the NodeID of the test called name.
+func TestID(name string) NodeID { return NodeID("test." + name) }
+
+// Type returns the resource type encoded in the id's first segment.
+func (id NodeID) Type() ResourceType {
+	s := string(id)
+	if i := strings.IndexByte(s, '.'); i > 0 {
+		return ResourceType(s[:i])
+	}
+	return ""
+}
+
+// Manifest is a compiled project. Nodes holds every model, seed, source and
+// test by id; a node's DependsOn lists only ids present in Nodes.
+type Manifest struct {
+	Metadata Metadata            `json:"metadata"`
+	Nodes    map[NodeID]*Node    `json:"nodes"`
+	Macros   map[string]*Macro   `json:"macros,omitempty"`
+	Hooks    Hooks               `json:"hooks,omitempty"`
+	Vars     map[string]any      `json:"vars,omitempty"`
+	Children map[NodeID][]NodeID `json:"child_map,omitempty"`
+}
+
+// Metadata describes the invocation that produced the manifest.
+type Metadata struct {
+	ProjectName  string `json:"project_name"`
+	ProjectDir   string `json:"-"`
+	Target       string `json:"target"`
+	DatabasePath string `json:"database_path"`
+	Threads      int    `json:"threads"`
+	InvocationID string `json:"invocation_id"`
+	GeneratedAt  string `json:"generated_at"`
+	EltVersion   string `json:"elt_version"`
+}
+
+// Hooks are the compiled on-run-start and on-run-end statements.
+type Hooks struct {
+	OnRunStart []string `json:"on_run_start,omitempty"`
+	OnRunEnd   []string `json:"on_run_end,omitempty"`
+}
+
+// Macro is a macro defined in macros/.
+type Macro struct {
+	Name string   `json:"name"`
+	Pos  diag.Pos `json:"pos"`
+	Args []string `json:"arguments,omitempty"`
+}
+
+// Node is one model, seed, source or test. Fields that do not apply to a
+// resource type stay empty.
+type Node struct {
+	ID           NodeID       `json:"unique_id"`
+	ResourceType ResourceType `json:"resource_type"`
+	Name         string       `json:"name"`
+	// Path is the defining file relative to the project directory: the .sql
+	// of a model or singular test, the .csv of a seed, the .yml of a source
+	// or generic test.
+	Path        string         `json:"original_file_path"`
+	Pos         diag.Pos       `json:"pos"`
+	Description string         `json:"description,omitempty"`
+	Tags        []string       `json:"tags,omitempty"`
+	Meta        map[string]any `json:"meta,omitempty"`
+	Config      Config         `json:"config"`
+	// Columns are in declaration order (YAML), names unique within a node.
+	Columns []Column `json:"columns,omitempty"`
+	// DependsOn is sorted and free of duplicates.
+	DependsOn []NodeID `json:"depends_on,omitempty"`
+	// Relation is the quoted relation the node builds or reads, e.g.
+	// "main"."stg_events"; empty for ephemeral models and tests. For a file
+	// source it is the reader expression, e.g. read_csv('data/x/*.csv', ...).
+	Relation string `json:"relation_name,omitempty"`
+	Schema   string `json:"schema,omitempty"`
+	Alias    string `json:"alias,omitempty"`
+
+	RawSQL       string `json:"raw_code,omitempty"`
+	CompiledSQL  string `json:"compiled_code,omitempty"`
+	CompiledPath string `json:"compiled_path,omitempty"`
+	// Fingerprint is a hex sha256 over the compiled SQL and the canonical
+	// JSON of Config: equal fingerprints mean the node would build the same.
+	Fingerprint string `json:"checksum,omitempty"`
+
+	// DataTests are the tests declared on the node itself (not its columns),
+	// as written in YAML; the compiler also expands them into test nodes.
+	DataTests []TestSpec `json:"data_tests,omitempty"`
+
+	Source   *SourceInfo `json:"source,omitempty"`
+	Seed     *SeedInfo   `json:"seed,omitempty"`
+	TestInfo *TestInfo   `json:"test,omitempty"`
+}
+
+// Column documents one column of a node.
+type Column struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	DataType    string         `json:"data_type,omitempty"`
+	Meta        map[string]any `json:"meta,omitempty"`
+	Tags        []string       `json:"tags,omitempty"`
+	DataTests   []TestSpec     `json:"data_tests,omitempty"`
+	Pos         diag.Pos       `json:"pos"`
+}
+
+// TestSpec is one entry of a data_tests list as written: the generic test's
+// name, its arguments, and its config (severity, where, …).
+type TestSpec struct {
+	Name   string         `json:"name"`
+	Args   map[string]any `json:"args,omitempty"`
+	Config map[string]any `json:"config,omitempty"`
+	Pos    diag.Pos       `json:"pos"`
+}
+
+// SourceInfo is what a source node reads.
+type SourceInfo struct {
+	SourceName string `json:"source_name"`
+	TableName  string `json:"table_name"`
+	// Path is the glob relative to the project directory; empty when the
+	// source names a database table (Schema, Identifier).
+	Path             string         `json:"path,omitempty"`
+	Format           string         `json:"format,omitempty"`
+	HivePartitioning bool           `json:"hive_partitioning,omitempty"`
+	Options          map[string]any `json:"options,omitempty"`
+	Schema           string         `json:"schema,omitempty"`
+	Identifier       string         `json:"identifier,omitempty"`
+	LoadedAtField    string         `json:"loaded_at_field,omitempty"`
+	EventTime        string         `json:"event_time,omitempty"`
+	Freshness        *Freshness     `json:"freshness,omitempty"`
+}
+
+// Freshness holds a source's warn and error thresholds.
+type Freshness struct {
+	WarnAfter  *Period `json:"warn_after,omitempty"`
+	ErrorAfter *Period `json:"error_after,omitempty"`
+}
+
+// Period is a count of minute, hour or day units.
+type Period struct {
+	Count  int    `json:"count"`
+	Period string `json:"period"`
+}
+
+// SeedInfo is what a seed node loads.
+type SeedInfo struct {
+	// Path is the CSV file relative to the project directory.
+	Path string `json:"path"`
+}
+
+// TestInfo describes a test node. A generic test has TestName (e.g.
+// "unique") and Args; a singular test has neither.
+type TestInfo struct {
+	TestType string         `json:"test_type"` // generic | singular | unit
+	TestName string         `json:"test_name,omitempty"`
+	Args     map[string]any `json:"args,omitempty"`
+	// AttachedNode is the node the test is declared on, and ColumnName the
+	// column, when any.
+	AttachedNode NodeID `json:"attached_node,omitempty"`
+	ColumnName   string `json:"column_name,omitempty"`
+}
+
+// Node returns the node with id, or nil.
+func (m *Manifest) Node(id NodeID) *Node { return m.Nodes[id] }
+
+// IDs returns every node id, sorted.
+func (m *Manifest) IDs() []NodeID {
+	ids := make([]NodeID, 0, len(m.Nodes))
+	for id := range m.Nodes {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// BuildChildren fills Children from every node's DependsOn, each list sorted.
+func (m *Manifest) BuildChildren() {
+	m.Children = make(map[NodeID][]NodeID, len(m.Nodes))
+	for _, id := range m.IDs() {
+		for _, dep := range m.Nodes[id].DependsOn {
+			m.Children[dep] = append(m.Children[dep], id)
+		}
+	}
+}
