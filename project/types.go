@@ -122,6 +122,9 @@ type TestSpec struct {
 	Args   map[string]any
 	Config ConfigMap
 	Pos    diag.Pos
+	// CustomName is the optional `name:` argument naming the test node;
+	// it is not part of Args.
+	CustomName string
 }
 
 // Source is one entry of `sources:`.
@@ -170,12 +173,13 @@ type Period struct {
 
 // UnitTest is one entry of `unit_tests:`.
 type UnitTest struct {
-	Name   string
-	Model  string
-	Given  []*UnitGiven
-	Expect UnitRows
-	File   string
-	Pos    diag.Pos
+	Name        string
+	Description string
+	Model       string
+	Given       []*UnitGiven
+	Expect      UnitRows
+	File        string
+	Pos         diag.Pos
 }
 
 // UnitGiven is one input of a unit test: `ref('x')` or `source('s', 't')`.
