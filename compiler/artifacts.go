@@ -1,0 +1,59 @@
+package compiler
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/elt-dev/elt/manifest"
+)
+
+// WriteArtifacts writes targetDir/compiled/<original path> for every node
+// with compiled SQL and targetDir/manifest.json (indented, keys sorted), so
+// two compiles of an unchanged project write identical files. Stale
+// compiled files of removed nodes are left alone.
+func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
+	for _, id := range m.IDs() {
+		n := m.Nodes[id]
+		if n.CompiledSQL == "" {
+			continue
+		}
+		p := filepath.Join(targetDir, "compiled", filepath.FromSlash(n.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
+		}
+		sql := n.CompiledSQL
+		if !strings.HasSuffix(sql, "\n") {
+			sql += "\n"
+		}
+		if err := writeIfChanged(p, []byte(sql)); err != nil {
+			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
+		}
+	}
+	data, err := manifest.Encode(m)
+	if err != nil {
+		return fmt.Errorf("encoding manifest.json: %w", err)
+	}
+	if err := os.MkdirAll(targetDir, 0o755); err != nil {
+		return err
+	}
+	return writeIfChanged(filepath.Join(targetDir, "manifest.json"), data)
+}
+
+// writeIfChanged writes data to p through a temporary file and a rename,
+// so a reader never sees half a file; an identical file is not rewritten.
+func writeIfChanged(p string, data []byte) error {
+	if old, err := os.ReadFile(p); err == nil && string(old) == string(data) {
+		return nil
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// ReadManifest reads a manifest.json written by WriteArtifacts, e.g. the
+// one in the directory given to --state.
+func ReadManifest(path string) (*manifest.Manifest, error) { return manifest.ReadFile(path) }

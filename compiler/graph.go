@@ -1,0 +1,102 @@
+package compiler
+
+import (
+	"errors"
+	"path"
+	"strings"
+
+	"github.com/nikolalohinski/gonja/v2/nodes"
+
+	"github.com/elt-dev/elt/dag"
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+)
+
+// manifest assembles the manifest from every compiled node.
+func (c *compilation) manifest() *manifest.Manifest {
+	m := &manifest.Manifest{
+		Metadata: manifest.Metadata{
+			ProjectName:  c.p.Name,
+			ProjectDir:   c.p.Dir,
+			Target:       c.target.Name,
+			DatabasePath: c.target.Path,
+			Threads:      c.target.Threads,
+			InvocationID: c.opts.InvocationID,
+			GeneratedAt:  c.opts.RunStartedAt.UTC().Format("2006-01-02T15:04:05Z07:00"),
+		},
+		Nodes:  map[manifest.NodeID]*manifest.Node{},
+		Macros: map[string]*manifest.Macro{},
+		Vars:   c.vars,
+	}
+	for id, n := range c.sources {
+		m.Nodes[id] = n
+	}
+	for _, n := range c.seeds {
+		m.Nodes[n.ID] = n
+	}
+	for _, u := range append(append([]*unit(nil), c.modelList...), c.tests...) {
+		if !u.node.Config.Enabled {
+			continue
+		}
+		n := u.node
+		n.DependsOn = sortedDeps(u.deps)
+		if n.CompiledSQL != "" {
+			n.CompiledPath = path.Join("target", "compiled", n.Path)
+		}
+		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
+		m.Nodes[n.ID] = n
+	}
+	for name, d := range c.macros {
+		mac := &manifest.Macro{Name: name, Pos: diag.Pos{File: d.file, Line: d.node.Location.Line}}
+		for _, kw := range d.node.Kwargs {
+			mac.Args = append(mac.Args, kw.Key.(*nodes.String).Val)
+		}
+		m.Macros[name] = mac
+	}
+	m.BuildChildren()
+	return m
+}
+
+// checkCycles reports every dependency cycle of m (up to ten), each at the
+// file of its first node, as "cycle: a -> b -> a" with models named bare.
+func (c *compilation) checkCycles(m *manifest.Manifest) {
+	g := dag.New()
+	keep := map[string]bool{}
+	for _, id := range m.IDs() {
+		g.AddNode(string(id))
+		keep[string(id)] = true
+		for _, dep := range m.Nodes[id].DependsOn {
+			g.AddEdge(string(dep), string(id))
+		}
+	}
+	for range 10 {
+		_, err := g.TopoSort()
+		var cyc *dag.CycleError
+		if !errors.As(err, &cyc) || len(cyc.Path) == 0 {
+			return
+		}
+		names := make([]string, len(cyc.Path))
+		for i, id := range cyc.Path {
+			names[i] = strings.TrimPrefix(id, "model.")
+		}
+		pos := diag.Pos{}
+		if n := m.Nodes[manifest.NodeID(cyc.Path[0])]; n != nil {
+			pos = diag.Pos{File: n.Path, Line: refLine(n.RawSQL, names[1])}
+		}
+		c.diags.Errorf(pos, "cycle: %s — a model cannot depend on itself; remove one of these refs", strings.Join(names, " -> "))
+		delete(keep, cyc.Path[0]) // look for further cycles without this one
+		g = g.Subgraph(keep)
+	}
+}
+
+// refLine returns the 1-based line of the first ref('name') (or ref("name"))
+// in sql, or 0 when none is written literally (e.g. built by a macro).
+func refLine(sql, name string) int {
+	sql = strings.ReplaceAll(sql, "ref( ", "ref(") // removes no newline, so lines stay true
+	for _, q := range []string{"'", `"`} {
+		if i := strings.Index(sql, "ref("+q+name+q); i >= 0 {
+			return 1 + strings.Count(sql[:i], "\n")
+		}
+	}
+	return 0
+}

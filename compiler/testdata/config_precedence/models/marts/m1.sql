@@ -1,0 +1,3 @@
+{{ config(materialized='ephemeral') }}
+{{ config(materialized='view', enabled=true) }}
+select * from {{ ref('s1') }}

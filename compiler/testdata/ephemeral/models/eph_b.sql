@@ -1,0 +1,3 @@
+{{ config(materialized='ephemeral') }}
+with x as (select * from {{ ref('eph_a') }})
+select * from x

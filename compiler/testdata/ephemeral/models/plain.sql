@@ -1,0 +1,2 @@
+-- plain consumer
+select * from {{ ref('eph_b') }} join {{ ref('eph_a') }} using (id)

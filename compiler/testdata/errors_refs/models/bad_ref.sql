@@ -1,0 +1,3 @@
+-- line 1
+select *
+from {{ ref('stg_paymnts') }}

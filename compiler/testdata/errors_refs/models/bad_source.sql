@@ -1,0 +1,3 @@
+select *
+
+from {{ source('raw', 'evnts') }}

@@ -1,0 +1,4 @@
+{% set x = 1 %}
+{% if x %}
+  select * from {{ source('rwa', 'events') }}
+{% endif %}

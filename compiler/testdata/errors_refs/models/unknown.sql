@@ -1,0 +1,1 @@
+select * from {{ ref('nothing_like_it') }}

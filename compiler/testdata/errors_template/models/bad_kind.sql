@@ -1,0 +1,2 @@
+{{ config(enabled='yes') }}
+select 1

@@ -1,0 +1,3 @@
+select
+
+  {{ outer_macro('a') }}

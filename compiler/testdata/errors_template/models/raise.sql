@@ -1,0 +1,3 @@
+{% if true %}
+  {{ exceptions.raise_compiler_error("invalid setup: pick a region") }}
+{% endif %}

@@ -1,0 +1,4 @@
+select 1
+{% if true %}
+  , 2
+{% endfi %}

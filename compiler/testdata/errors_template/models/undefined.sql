@@ -1,0 +1,3 @@
+select
+  {{ colum_name }}
+from t

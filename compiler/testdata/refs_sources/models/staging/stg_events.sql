@@ -1,0 +1,2 @@
+select id, note
+from {{ source('raw', 'events') }}

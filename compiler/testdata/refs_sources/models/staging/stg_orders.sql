@@ -1,0 +1,3 @@
+select * from {{ source('raw', 'orders') }}
+union all
+select * from {{ source('raw', 'logs') }}
