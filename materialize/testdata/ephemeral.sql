@@ -1,0 +1,7 @@
+-- target: 
+-- staging: 
+-- rows: none
+
+-- build
+
+-- publish

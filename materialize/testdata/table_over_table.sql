@@ -1,0 +1,14 @@
+-- target: "main"."orders"
+-- staging: "main"."orders__elt_tmp"
+-- rows: counted
+
+-- build
+DROP TABLE IF EXISTS "main"."orders__elt_tmp"
+
+-- main (sent alone)
+CREATE TABLE "main"."orders__elt_tmp" AS select 1 as a
+
+-- publish
+DROP TABLE IF EXISTS "main"."orders"
+
+ALTER TABLE "main"."orders__elt_tmp" RENAME TO "orders"

@@ -1,0 +1,168 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/materialize"
+	"github.com/elt-dev/elt/state"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// execute builds one node on its own connection inside one transaction:
+// pre_hooks, the plan's build and publish statements, the row count,
+// post_hooks, and the elt_state result row, which is inserted in the same
+// call as COMMIT so its success proves the transaction alive at COMMIT.
+// Any error rolls everything back. Run checks afterwards that every
+// successful node's row is really in the database.
+func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
+	nr := NodeResult{NodeID: n.ID, Status: StatusError, Rows: -1, Relation: n.Relation,
+		CompiledPath: n.CompiledPath, Started: time.Now()}
+	done := func(msg string) NodeResult {
+		nr.Completed = time.Now()
+		nr.Duration = nr.Completed.Sub(nr.Started)
+		nr.Message = msg
+		return nr
+	}
+	if n.ResourceType == manifest.Model {
+		if err := r.sources.check(n); err != nil {
+			return done(err.Error())
+		}
+	}
+	in := materialize.Input{
+		Resource: n.ResourceType, Schema: schemaOf(n), Name: nameOf(n), SQL: n.CompiledSQL,
+		Config: n.Config, FullRefresh: r.opts.FullRefresh,
+	}
+	if n.Seed != nil {
+		in.SeedPath = n.Seed.Path
+	}
+	if rel, ok := r.existing[warehouse.Relation(in.Schema, in.Name)]; ok {
+		in.Existing = string(rel.Kind)
+	}
+	plan, err := materialize.Build(in)
+	if err != nil {
+		return done(posPrefix(n.Pos) + err.Error())
+	}
+	nr.Relation = plan.Target
+
+	c, err := r.db.Conn(ctx)
+	if err != nil {
+		return done(r.errorMessage(ctx, n, "", err))
+	}
+	defer c.Close()
+	var failedStep string
+	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
+		for i, h := range n.Config.PreHook {
+			if err := tx.ExecAlone(ctx, h); err != nil {
+				failedStep = fmt.Sprintf("pre_hook %d", i+1)
+				return err
+			}
+		}
+		rows, err := r.runPlan(ctx, tx, plan)
+		if err != nil {
+			failedStep = stepPlan
+			return err
+		}
+		nr.Rows = rows
+		for i, h := range n.Config.PostHook {
+			if err := tx.ExecAlone(ctx, h); err != nil {
+				failedStep = fmt.Sprintf("post_hook %d", i+1)
+				return err
+			}
+		}
+		// The state row's completed_at is taken just before COMMIT.
+		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
+			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
+			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+		}))
+		return nil
+	})
+	if err != nil {
+		nr.Rows = -1
+		if failedStep == stepPlan {
+			failedStep = ""
+			if warehouse.BeforeExecution(err) && ctx.Err() == nil {
+				if derr := c.Diagnose(ctx, plan.Build[:plan.Main], plan.Build[plan.Main]); derr != nil {
+					err = derr
+				}
+			}
+		}
+		return done(r.errorMessage(ctx, n, failedStep, err))
+	}
+	nr.Status = StatusSuccess
+	return done("")
+}
+
+// runPlan runs all of plan's statements, and the row count query when the
+// target has rows, in one call into DuckDB (which also carries BEGIN): a
+// call costs DuckDB a fixed overhead that dominates small nodes. It returns
+// the target's row count, or -1 when the plan has none. A batch loses the
+// LINE of bind-time errors; execute recovers it with Diagnose.
+func (r *run) runPlan(ctx context.Context, tx *warehouse.Tx, plan materialize.Plan) (int64, error) {
+	stmts := plan.Statements()
+	if len(stmts) == 0 {
+		return -1, nil
+	}
+	// A statement may end in a line comment: keep each ";" on its own line.
+	if !plan.HasRows {
+		return -1, tx.Exec(ctx, strings.Join(stmts, "\n;\n"))
+	}
+	res, err := tx.Query(ctx, strings.Join(append(stmts, "SELECT count(*) FROM "+plan.Target), "\n;\n"))
+	if err != nil {
+		return -1, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return -1, fmt.Errorf("row count of %s: unexpected result %v", plan.Target, res.Rows)
+	}
+	n, ok := res.Rows[0][0].(int64)
+	if !ok {
+		return -1, fmt.Errorf("row count of %s: unexpected value %T", plan.Target, res.Rows[0][0])
+	}
+	return n, nil
+}
+
+// stepPlan marks a failure in the plan's batch.
+const stepPlan = "plan"
+
+var lineRE = regexp.MustCompile(`(?m)^LINE (\d+):`)
+
+// errorMessage renders a failed node's message. A DuckDB error in the
+// model's own SQL becomes "compiled/path:LINE: DuckDB message", so the user
+// can open the compiled file at the line; a hook error names the hook;
+// cancellation says the node was rolled back.
+func (r *run) errorMessage(ctx context.Context, n *manifest.Node, hook string, err error) string {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "cancelled; rolled back"
+	}
+	var we *warehouse.Error
+	if !errors.As(err, &we) {
+		return err.Error()
+	}
+	if hook != "" {
+		return fmt.Sprintf("%s of %s failed: %s", hook, n.ID, we.Msg)
+	}
+	where := n.CompiledPath
+	if where == "" {
+		where = n.Path
+	}
+	if where == "" {
+		return we.Msg
+	}
+	if m := lineRE.FindStringSubmatch(we.Msg); m != nil && n.ResourceType == manifest.Model {
+		return where + ":" + m[1] + ": " + we.Msg
+	}
+	return where + ": " + we.Msg
+}
+
+// posPrefix renders "file:line: " for a known position, else "".
+func posPrefix(p interface{ String() string }) string {
+	if s := p.String(); s != "" {
+		return s + ": "
+	}
+	return ""
+}

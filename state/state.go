@@ -1,0 +1,267 @@
+// Package state owns the elt_state schema of a target database: the
+// invocations elt ran and the result of every node they built. Rows are
+// written through the caller's transaction, so a node's result row commits
+// or rolls back together with the data it describes. The package speaks
+// database/sql interfaces only and needs no cgo.
+package state
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Schema is the schema holding elt's state tables.
+const Schema = "elt_state"
+
+// DB is what state needs of a connection or transaction; *sql.Tx,
+// *sql.Conn and warehouse's Conn and Tx satisfy it.
+type DB interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// migrations lists the schema's versions: migrations[i] brings the schema
+// to version i+1. Statements are idempotent (IF NOT EXISTS), so a
+// migration interrupted before its version row is written can run again.
+// Append new versions; never edit a released one.
+var migrations = [][]string{
+	{
+		`CREATE TABLE IF NOT EXISTS elt_state.invocations (
+    run_id       VARCHAR NOT NULL,
+    command      VARCHAR NOT NULL,
+    started_at   TIMESTAMP NOT NULL,
+    completed_at TIMESTAMP,
+    status       VARCHAR NOT NULL,
+    vars         VARCHAR,
+    selector     VARCHAR
+)`,
+		`CREATE TABLE IF NOT EXISTS elt_state.node_results (
+    run_id        VARCHAR NOT NULL,
+    node_id       VARCHAR NOT NULL,
+    status        VARCHAR NOT NULL,
+    rows_affected BIGINT,
+    started_at    TIMESTAMP NOT NULL,
+    completed_at  TIMESTAMP NOT NULL,
+    message       VARCHAR,
+    fingerprint   VARCHAR
+)`,
+	},
+}
+
+// Version is the schema version this elt writes.
+var Version = len(migrations)
+
+// Migrate brings the elt_state schema to Version: it creates the schema
+// and the schema_version table when missing, then applies every migration
+// above the recorded version, each followed by its version row. It is
+// idempotent; run it inside a transaction so a failure leaves nothing
+// half-done. A database written by a newer elt is an error.
+func Migrate(ctx context.Context, db DB) error {
+	for _, stmt := range []string{
+		`CREATE SCHEMA IF NOT EXISTS elt_state`,
+		`CREATE TABLE IF NOT EXISTS elt_state.schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create elt_state: %w", err)
+		}
+	}
+	v, err := CurrentVersion(ctx, db)
+	if err != nil {
+		return err
+	}
+	if v > Version {
+		return fmt.Errorf("elt_state schema version %d is newer than this elt knows (%d) — upgrade elt to use this database", v, Version)
+	}
+	for i := v; i < Version; i++ {
+		for _, stmt := range migrations[i] {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate elt_state to version %d: %w", i+1, err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO elt_state.schema_version VALUES (?, ?)`, i+1, time.Now().UTC()); err != nil {
+			return fmt.Errorf("migrate elt_state to version %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// CurrentVersion returns the highest recorded schema version, 0 for none.
+func CurrentVersion(ctx context.Context, db DB) (int, error) {
+	var v int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM elt_state.schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read elt_state version: %w", err)
+	}
+	return v, nil
+}
+
+// Invocation statuses.
+const (
+	Running   = "running"
+	Success   = "success"
+	Error     = "error"
+	Cancelled = "cancelled"
+)
+
+// Invocation is one elt command run against the database.
+type Invocation struct {
+	RunID     string
+	Command   string
+	Started   time.Time
+	Completed time.Time // zero while running
+	Status    string
+	Vars      map[string]any
+	Selector  string
+}
+
+// StartInvocation records inv (normally with Status Running).
+func StartInvocation(ctx context.Context, db DB, inv Invocation) error {
+	vars, err := json.Marshal(inv.Vars)
+	if err != nil {
+		return fmt.Errorf("record invocation %s: vars: %w", inv.RunID, err)
+	}
+	if inv.Vars == nil {
+		vars = []byte("{}")
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO elt_state.invocations VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		inv.RunID, inv.Command, inv.Started.UTC(), nullTime(inv.Completed), inv.Status, string(vars), inv.Selector)
+	if err != nil {
+		return fmt.Errorf("record invocation %s: %w", inv.RunID, err)
+	}
+	return nil
+}
+
+// FinishInvocation sets the status and completion time of run runID.
+func FinishInvocation(ctx context.Context, db DB, runID, status string, completed time.Time) error {
+	_, err := db.ExecContext(ctx, `UPDATE elt_state.invocations SET status = ?, completed_at = ? WHERE run_id = ?`,
+		status, completed.UTC(), runID)
+	if err != nil {
+		return fmt.Errorf("finish invocation %s: %w", runID, err)
+	}
+	return nil
+}
+
+// GetInvocation returns run runID, or an error wrapping sql.ErrNoRows.
+func GetInvocation(ctx context.Context, db DB, runID string) (*Invocation, error) {
+	var (
+		inv       Invocation
+		completed sql.NullTime
+		vars      sql.NullString
+		selector  sql.NullString
+	)
+	err := db.QueryRowContext(ctx, `SELECT run_id, command, started_at, completed_at, status, vars, selector
+FROM elt_state.invocations WHERE run_id = ?`, runID).Scan(
+		&inv.RunID, &inv.Command, &inv.Started, &completed, &inv.Status, &vars, &selector)
+	if err != nil {
+		return nil, fmt.Errorf("invocation %s: %w", runID, err)
+	}
+	inv.Completed = completed.Time
+	inv.Selector = selector.String
+	if vars.Valid && vars.String != "" {
+		if err := json.Unmarshal([]byte(vars.String), &inv.Vars); err != nil {
+			return nil, fmt.Errorf("invocation %s: vars: %w", runID, err)
+		}
+	}
+	return &inv, nil
+}
+
+// NodeResult is the outcome of one node in one invocation. Rows is -1 when
+// the node has no row count (views).
+type NodeResult struct {
+	RunID       string
+	NodeID      string
+	Status      string
+	Rows        int64
+	Started     time.Time
+	Completed   time.Time
+	Message     string
+	Fingerprint string
+}
+
+// InsertNodeResult records r. Call it inside the transaction that
+// publishes the node's data.
+func InsertNodeResult(ctx context.Context, db DB, r NodeResult) error {
+	if _, err := db.ExecContext(ctx, InsertNodeResultSQL(r)); err != nil {
+		return fmt.Errorf("record result of %s: %w", r.NodeID, err)
+	}
+	return nil
+}
+
+// InsertNodeResultSQL is the INSERT statement recording r, with every
+// value as an escaped literal: without parameters DuckDB runs it several
+// times faster, and it runs once per node.
+func InsertNodeResultSQL(r NodeResult) string {
+	rows := "NULL"
+	if r.Rows >= 0 {
+		rows = strconv.FormatInt(r.Rows, 10)
+	}
+	return "INSERT INTO elt_state.node_results VALUES (" + strings.Join([]string{
+		quote(r.RunID), quote(r.NodeID), quote(r.Status), rows, timestamp(r.Started), timestamp(r.Completed),
+		quote(r.Message), quote(r.Fingerprint),
+	}, ", ") + ")"
+}
+
+// HasNodeResultSQL is a query returning how many results run runID
+// recorded for nodeID: after a node's COMMIT, non-zero proves the commit
+// kept the node's work.
+func HasNodeResultSQL(runID, nodeID string) string {
+	return "SELECT count(*) FROM elt_state.node_results WHERE run_id = " + quote(runID) + " AND node_id = " + quote(nodeID)
+}
+
+// HasNodeResult reports whether run runID recorded a result for nodeID.
+func HasNodeResult(ctx context.Context, db DB, runID, nodeID string) (bool, error) {
+	var n int64
+	if err := db.QueryRowContext(ctx, HasNodeResultSQL(runID, nodeID)).Scan(&n); err != nil {
+		return false, fmt.Errorf("read result of %s: %w", nodeID, err)
+	}
+	return n > 0, nil
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func timestamp(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
+}
+
+// NodeResults returns every node result of run runID, ordered by node id.
+func NodeResults(ctx context.Context, db DB, runID string) ([]NodeResult, error) {
+	rows, err := db.QueryContext(ctx, `SELECT run_id, node_id, status, rows_affected, started_at, completed_at, message, fingerprint
+FROM elt_state.node_results WHERE run_id = ? ORDER BY node_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read results of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []NodeResult
+	for rows.Next() {
+		var (
+			r        NodeResult
+			n        sql.NullInt64
+			msg, fpr sql.NullString
+		)
+		if err := rows.Scan(&r.RunID, &r.NodeID, &r.Status, &n, &r.Started, &r.Completed, &msg, &fpr); err != nil {
+			return nil, fmt.Errorf("read results of %s: %w", runID, err)
+		}
+		r.Rows = -1
+		if n.Valid {
+			r.Rows = n.Int64
+		}
+		r.Message, r.Fingerprint = msg.String, fpr.String
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read results of %s: %w", runID, err)
+	}
+	return out, nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
