@@ -1,0 +1,132 @@
+package cmd
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+// globalOptions are the flags every verb accepts (SPEC §7, "global").
+type globalOptions struct {
+	ProjectDir  string
+	Target      string
+	Vars        string // a YAML or JSON mapping, e.g. '{run_date: 2025-01-05}'
+	Threads     int    // 0 = the target's threads
+	LogFormat   string // text|json
+	NoColor     bool
+	Quiet       bool
+	Select      []string
+	Exclude     []string
+	FullRefresh bool
+	FailFast    bool
+	State       string // directory holding a previous manifest.json, for state:modified
+}
+
+// register adds the global flags to root as persistent flags.
+func (o *globalOptions) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&o.ProjectDir, "project-dir", ".", "the project directory (holding project.yaml)")
+	f.StringVar(&o.Target, "target", "", "the target in project.yaml to use (default: the project's target)")
+	f.StringVar(&o.Vars, "vars", "", "variables as a YAML or JSON mapping, e.g. '{run_date: 2025-01-05}'")
+	f.IntVar(&o.Threads, "threads", 0, "models run in parallel (default: the target's threads)")
+	f.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&o.NoColor, "no-color", false, "never colour the output")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only errors and the summary")
+	f.StringArrayVarP(&o.Select, "select", "s", nil, "nodes to act on (dbt selector syntax; repeatable)")
+	f.StringArrayVar(&o.Exclude, "exclude", nil, "nodes to leave out (dbt selector syntax; repeatable)")
+	f.BoolVar(&o.FullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
+	f.BoolVar(&o.FailFast, "fail-fast", false, "stop at the first failure")
+	f.StringVar(&o.State, "state", "", "directory with the manifest.json of a previous run, for state:modified")
+}
+
+// validate checks flag values that cobra cannot.
+func (o *globalOptions) validate() error {
+	switch o.LogFormat {
+	case "text", "json":
+	default:
+		return usagef("--log-format %q is not valid — use text or json", o.LogFormat)
+	}
+	if o.Threads < 0 {
+		return usagef("--threads %d is not valid — use a positive number", o.Threads)
+	}
+	if o.ProjectDir == "" {
+		return usagef("--project-dir is empty — give the project directory")
+	}
+	if _, err := parseVars(o.Vars); err != nil {
+		return err
+	}
+	return nil
+}
+
+// selectors splits every --select value at spaces (space is union, as in
+// dbt) and appends extra, the positional words after `-s a b`.
+func selectors(values []string, extra ...string) []string {
+	var out []string
+	for _, v := range append(append([]string(nil), values...), extra...) {
+		out = append(out, strings.Fields(v)...)
+	}
+	return out
+}
+
+// parseVars decodes --vars: a YAML (or JSON) mapping. Dates and times are
+// normalised to strings as in project.yaml.
+func parseVars(s string) (map[string]any, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		return nil, usagef("--vars is not a YAML mapping: %s — write it like '{run_date: 2025-01-05}'", msg)
+	}
+	if m == nil {
+		return nil, usagef("--vars %q is not a YAML mapping — write it like '{run_date: 2025-01-05}'", s)
+	}
+	return normalise(m).(map[string]any), nil
+}
+
+// normalise turns yaml.v3's decoded values into plain ones: time.Time into
+// "2006-01-02" (midnight UTC) or RFC 3339 strings, map[any]any into
+// map[string]any, recursively.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		if x.Equal(x.Truncate(24*time.Hour)) && x.Location() == time.UTC {
+			return x.Format("2006-01-02")
+		}
+		return x.Format(time.RFC3339Nano)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normalise(e)
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = normalise(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalise(e)
+		}
+		return out
+	}
+	return v
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,326 @@
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/elt-dev/elt/compiler"
+	"github.com/elt-dev/elt/dag"
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/project"
+	"github.com/elt-dev/elt/selector"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// dbMode says whether a command needs the target database.
+type dbMode int
+
+const (
+	// noDB compiles without a database: no relation exists.
+	noDB dbMode = iota
+	// dbIfExists opens the database only when its file exists, so compile
+	// knows which relations exist (is_incremental) without creating a file.
+	dbIfExists
+	// dbOpen opens (creating when missing) the database.
+	dbOpen
+	// dbMemory opens an empty in-memory database with the target's settings.
+	dbMemory
+)
+
+// session is a loaded and compiled project, ready to act on. close
+// releases the database.
+type session struct {
+	a            *app
+	proj         *project.Project
+	targetName   string
+	target       *project.Target
+	threads      int
+	vars         map[string]any
+	targetDir    string // <project>/target
+	db           *warehouse.DB
+	man          *manifest.Manifest
+	graph        *dag.Graph
+	invocationID string
+	started      time.Time
+}
+
+// close closes the database when one is open.
+func (s *session) close() {
+	if s != nil && s.db != nil {
+		s.db.Close()
+		s.db = nil
+	}
+}
+
+// load reads, compiles and checks the project named by the global flags.
+// Every project problem is returned as one *diag.ListError (exit 2).
+func (a *app) load(mode dbMode) (*session, error) {
+	return a.loadWith(mode, "")
+}
+
+// inlineModel is the name of the model `show --inline` compiles its SQL as.
+const inlineModel = "elt_inline_query"
+
+// loadWith is load that, when inline is not empty, compiles inline as one
+// more model, inlineModel, so ref(), source() and macros work in it.
+func (a *app) loadWith(mode dbMode, inline string) (*session, error) {
+	dir := a.opts.ProjectDir
+	if _, err := os.Stat(filepath.Join(dir, project.FileName)); err != nil {
+		return nil, usagef("%s", initHint(dir))
+	}
+	proj, diags := project.Load(dir)
+	if diags.HasErrors() || proj == nil {
+		return nil, diags.Err()
+	}
+	a.printer().Diagnostics(diags) // warnings
+	if inline != "" {
+		proj.Models = append(append([]*project.SQLFile(nil), proj.Models...),
+			&project.SQLFile{Path: "<inline>", Name: inlineModel, Content: inline})
+	}
+	s := &session{a: a, proj: proj, started: time.Now(), invocationID: newInvocationID()}
+	if err := s.resolveTarget(); err != nil {
+		return nil, err
+	}
+	s.vars, _ = parseVars(a.opts.Vars) // validated by PersistentPreRunE
+	s.targetDir = filepath.Join(proj.Dir, "target")
+	// A database file that does not exist yet is created only once the
+	// project compiles: until then an in-memory database (equally empty)
+	// answers is_incremental() and run_query().
+	deferred := mode == dbOpen && s.dbFile() != "" && !exists(s.dbFile())
+	if deferred {
+		mode = dbMemory
+	}
+	if err := s.openDB(mode); err != nil {
+		return nil, err
+	}
+	if err := s.compile(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if deferred {
+		s.close()
+		if err := s.openDB(dbOpen); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// resolveTarget picks the target from --target or the project default.
+func (s *session) resolveTarget() error {
+	name := s.a.opts.Target
+	if name == "" {
+		name = s.proj.DefaultTarget
+	}
+	t := s.proj.Targets[name]
+	if t == nil && name == "" && len(s.proj.Targets) == 0 {
+		name = "dev"
+		t = &project.Target{Name: name, Path: "target/" + s.proj.Name + ".duckdb", Threads: 4}
+	}
+	if t == nil {
+		names := sortedKeys(s.proj.Targets)
+		return usagef("target %q is not in %s — use one of: %s", name, project.FileName, strings.Join(names, ", "))
+	}
+	s.targetName, s.target = name, t
+	s.threads = s.a.opts.Threads
+	if s.threads == 0 {
+		s.threads = t.Threads
+	}
+	if s.threads <= 0 {
+		s.threads = 4
+	}
+	return nil
+}
+
+// dbPath returns the database path as the user wrote it, for messages.
+func (s *session) dbPath() string {
+	return filepath.ToSlash(s.target.Path)
+}
+
+// dbFile returns the absolute database file, or "" for ":memory:".
+func (s *session) dbFile() string {
+	if s.target.Path == warehouse.Memory {
+		return ""
+	}
+	if filepath.IsAbs(s.target.Path) {
+		return s.target.Path
+	}
+	return filepath.Join(s.proj.Dir, s.target.Path)
+}
+
+// settings returns the warehouse settings of the target.
+func (s *session) settings() warehouse.Settings {
+	return warehouse.Settings{
+		Threads:     s.threads,
+		MemoryLimit: s.target.MemoryLimit,
+		Settings:    s.target.Settings,
+		ProjectDir:  s.proj.Dir,
+	}
+}
+
+// openDB opens the target database as mode asks.
+func (s *session) openDB(mode dbMode) error {
+	switch mode {
+	case noDB:
+		return nil
+	case dbIfExists:
+		f := s.dbFile()
+		if f == "" {
+			return nil
+		}
+		if !exists(f) {
+			return nil
+		}
+		db, err := warehouse.Open(s.a.ctx, s.target.Path, s.settings())
+		if err != nil {
+			// Compiling does not need the database: say why is_incremental()
+			// sees nothing and go on.
+			s.a.printer().Errorf("warning: %v — compiling as if no relation existed", err)
+			return nil
+		}
+		s.db = db
+		return nil
+	}
+	path := s.target.Path
+	if mode == dbMemory {
+		path = warehouse.Memory
+	}
+	db, err := warehouse.Open(s.a.ctx, path, s.settings())
+	if err != nil {
+		return err
+	}
+	s.db = db
+	return nil
+}
+
+// compileOptions returns the compiler options of this invocation.
+func (s *session) compileOptions() (compiler.Options, error) {
+	opts := compiler.Options{
+		Target:       s.targetName,
+		Vars:         s.vars,
+		Env:          os.LookupEnv,
+		InvocationID: s.invocationID,
+		RunStartedAt: s.started.UTC(),
+		FullRefresh:  s.a.opts.FullRefresh,
+		Threads:      s.threads,
+	}
+	if s.db == nil {
+		return opts, nil
+	}
+	rels, err := s.db.Relations(s.a.ctx)
+	if err != nil {
+		return opts, fmt.Errorf("cannot list the relations of %s: %w", s.dbPath(), err)
+	}
+	opts.Existing = func(rel string) bool { _, ok := rels[rel]; return ok }
+	db, ctx := s.db, s.a.ctx
+	opts.Query = func(q string) (*compiler.QueryResult, error) {
+		r, err := db.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return &compiler.QueryResult{Columns: r.Columns, Rows: r.Rows}, nil
+	}
+	return opts, nil
+}
+
+// compile renders the project into a manifest and checks its graph.
+func (s *session) compile() error {
+	opts, err := s.compileOptions()
+	if err != nil {
+		return err
+	}
+	m, diags := compiler.Compile(s.proj, opts)
+	if diags.HasErrors() {
+		return diags.Err()
+	}
+	s.a.printer().Diagnostics(diags)
+	m.Metadata.EltVersion = Version
+	s.man = m
+	s.graph = selector.Graph(m)
+	if _, err := s.graph.TopoSort(); err != nil {
+		var ce *dag.CycleError
+		if errors.As(err, &ce) {
+			return diag.List{cycleDiagnostic(m, ce)}.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+// cycleDiagnostic turns a cycle into "file:line: cycle: a -> b -> a", at
+// the first node of the cycle.
+func cycleDiagnostic(m *manifest.Manifest, ce *dag.CycleError) diag.Diagnostic {
+	names := make([]string, len(ce.Path))
+	var pos diag.Pos
+	for i, id := range ce.Path {
+		names[i] = id
+		if n := m.Node(manifest.NodeID(id)); n != nil {
+			names[i] = n.Name
+			if pos.IsZero() {
+				pos = n.Pos
+				if pos.IsZero() {
+					pos = diag.Pos{File: n.Path, Line: 1}
+				}
+			}
+		}
+	}
+	return diag.Errorf(pos, "cycle: %s — break the loop by removing one of these ref() calls", strings.Join(names, " -> "))
+}
+
+// selectNodes applies --select (plus extra positional selectors) and
+// --exclude, keeping only nodes whose resource type is in types (all when
+// types is empty). The result is sorted.
+func (s *session) selectNodes(extra []string, types ...manifest.ResourceType) ([]manifest.NodeID, error) {
+	var state *manifest.Manifest
+	if s.a.opts.State != "" {
+		st, err := manifest.ReadFile(filepath.Join(s.a.opts.State, "manifest.json"))
+		if err != nil {
+			return nil, usagef("--state %s: %v — point --state at the target/ directory of a previous run", s.a.opts.State, err)
+		}
+		state = st
+	}
+	res, err := selector.Resolve(s.man, s.graph, selectors(s.a.opts.Select, extra...), selectors(s.a.opts.Exclude), state)
+	if err != nil {
+		return nil, toUsage(err)
+	}
+	for _, t := range res.Unmatched {
+		s.a.printer().Diagnostics(diag.List{diag.Warnf(diag.Pos{}, "the selector %q matches no node", t)})
+	}
+	return filterTypes(res.IDs, types), nil
+}
+
+// toUsage makes a selector error a usage error (exit 2), keeping
+// diagnostics as they are.
+func toUsage(err error) error {
+	var le *diag.ListError
+	var d diag.Diagnostic
+	if errors.As(err, &le) || errors.As(err, &d) {
+		return err
+	}
+	return &usageError{msg: err.Error()}
+}
+
+// newInvocationID returns a random UUID (version 4).
+func newInvocationID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// ctx returns the invocation's context.
+func (s *session) ctx() context.Context { return s.a.ctx }
