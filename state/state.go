@@ -29,10 +29,18 @@ type DB interface {
 // migrations lists the schema's versions: migrations[i] brings the schema
 // to version i+1. Statements are idempotent (IF NOT EXISTS), so a
 // migration interrupted before its version row is written can run again.
-// Append new versions; never edit a released one.
+// Append new versions; never edit a released one. Version 1 is still open
+// (nothing is released): each capability keeps its tables in its own file
+// (intervals.go, quality.go, snapshots.go, history.go) and Migrate re-runs
+// version 1's idempotent statements every time, so a development database
+// picks up tables added since it was created.
 var migrations = [][]string{
-	{
-		`CREATE TABLE IF NOT EXISTS elt_state.invocations (
+	concat(coreTables, intervalTables, qualityTables, snapshotTables, historyTables),
+}
+
+// coreTables are the invocations and node results every run writes.
+var coreTables = []string{
+	`CREATE TABLE IF NOT EXISTS elt_state.invocations (
     run_id       VARCHAR NOT NULL,
     command      VARCHAR NOT NULL,
     started_at   TIMESTAMP NOT NULL,
@@ -41,7 +49,7 @@ var migrations = [][]string{
     vars         VARCHAR,
     selector     VARCHAR
 )`,
-		`CREATE TABLE IF NOT EXISTS elt_state.node_results (
+	`CREATE TABLE IF NOT EXISTS elt_state.node_results (
     run_id        VARCHAR NOT NULL,
     node_id       VARCHAR NOT NULL,
     status        VARCHAR NOT NULL,
@@ -51,7 +59,14 @@ var migrations = [][]string{
     message       VARCHAR,
     fingerprint   VARCHAR
 )`,
-	},
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 // Version is the schema version this elt writes.
@@ -77,6 +92,13 @@ func Migrate(ctx context.Context, db DB) error {
 	}
 	if v > Version {
 		return fmt.Errorf("elt_state schema version %d is newer than this elt knows (%d) — upgrade elt to use this database", v, Version)
+	}
+	if v >= 1 {
+		for _, stmt := range migrations[0] {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate elt_state to version 1: %w", err)
+			}
+		}
 	}
 	for i := v; i < Version; i++ {
 		for _, stmt := range migrations[i] {

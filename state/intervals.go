@@ -1,0 +1,4 @@
+package state
+
+// intervalTables hold the interval ledger of incremental and microbatch models.
+var intervalTables = []string{}
