@@ -143,6 +143,7 @@ func TestExampleProject(t *testing.T) {
 		t.Errorf("user %s on %s: logins_7d = %d, want %d", user, day, got, logins7)
 	}
 	t.Logf("user %s on %s: spend_7d %.2f, logins_7d %d", user, day, spend, logins7)
+	checkUsersCDC(t, dir, db)
 }
 
 // feedRow is one deduplicated event of a raw feed.

@@ -82,6 +82,11 @@ type app struct {
 	stderr io.Writer
 	opts   globalOptions
 	pr     *printer
+	// sched is set when the scheduler runs this invocation for a job's
+	// slot (schedule.go); nil for a command typed by a user.
+	sched *scheduledRun
+	// rerun is set by backfill and retry (backfill.go); nil otherwise.
+	rerun *rerun
 }
 
 // printer returns the invocation's printer, made from the parsed flags on
@@ -117,6 +122,9 @@ func (e *reportedError) Error() string { return fmt.Sprintf("exit status %d", e.
 // exitCode prints err (unless it was already reported) and maps it to an
 // exit status.
 func (a *app) exitCode(err error) int {
+	if a.pr != nil {
+		a.pr.stopLive()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -196,6 +204,15 @@ func (a *app) rootCommand() *cobra.Command {
 		a.cleanCommand(),
 		a.debugCommand(),
 		a.versionCommand(),
+		a.testCommand(),
+		a.sourceCommand(),
+		a.lineageCommand(),
+		a.docsCommand(),
+		a.snapshotCommand(),
+		a.backfillCommand(),
+		a.retryCommand(),
+		a.scheduleCommand(),
+		a.historyCommand(),
 	)
 	return root
 }

@@ -29,6 +29,9 @@ type printer struct {
 	color  bool
 	now    func() time.Time
 	failed bool // an error line or diagnostic was printed
+	// live is the progress line kept under the node lines on a terminal
+	// (progress.go); nil when there is none.
+	live *progress
 }
 
 // newPrinter returns a printer writing to stdout and stderr. Colour is used
@@ -124,7 +127,9 @@ func (p *printer) Errorf(format string, args ...any) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.live.clear()
 	fmt.Fprintln(p.errw, p.paint(colorRed, msg))
+	p.live.draw()
 }
 
 // Diagnostics prints every diagnostic of l, sorted, one per line, to stderr.
@@ -168,7 +173,9 @@ func (p *printer) result(msg string) {
 func (p *printer) line(w io.Writer, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.live.clear()
 	fmt.Fprintf(w, "%s  %s\n", p.now().Format("15:04:05"), msg)
+	p.live.draw()
 }
 
 // fancyLine formats a node line dbt-style: "i of n msg ....... [status]",

@@ -131,6 +131,7 @@ func hasRows(n *manifest.Node) bool {
 
 // onEvent renders one runner event.
 func (r *reporter) onEvent(e runner.Event) {
+	r.track(e)
 	n := e.Node
 	if n == nil && e.Result != nil {
 		n = r.s.man.Node(e.Result.NodeID)
@@ -162,6 +163,9 @@ func (r *reporter) onEvent(e runner.Event) {
 		line = strings.Replace(line, "["+status+"]", "["+r.pr.paint(color, status)+"]", 1)
 	}
 	r.pr.line(r.pr.out, line)
+	if res.Status == "success" && res.Message != "" && !r.pr.quiet {
+		r.pr.line(r.pr.out, "  "+res.Message) // e.g. rejected source rows
+	}
 }
 
 // endLine returns the message, bracketed status and colour of a node's
@@ -186,11 +190,17 @@ func endLine(n *manifest.Node, res *runner.NodeResult) (msg, status, color strin
 	case "fail":
 		return "FAIL " + describe(n), "FAIL" + t, colorRed
 	case "skipped":
+		if n.ResourceType == manifest.Test {
+			return "SKIP " + describe(n), "SKIP", colorYellow
+		}
 		return "SKIP relation " + display(n), "SKIP", colorYellow
 	}
 	verb := "creating"
-	if n.ResourceType == manifest.Seed {
+	switch n.ResourceType {
+	case manifest.Seed:
 		verb = "loading"
+	case manifest.Test:
+		return "ERROR " + describe(n), "ERROR" + t, colorRed
 	}
 	return "ERROR " + verb + " " + describe(n), "ERROR" + t, colorRed
 }
@@ -251,6 +261,7 @@ func count(res *runner.RunResult) tally {
 // summary prints the failures in detail and the closing tally; it reports
 // whether any node failed.
 func (r *reporter) summary(res *runner.RunResult) bool {
+	r.pr.stopLive()
 	t := count(res)
 	elapsed := time.Since(r.started)
 	if r.pr.json {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +21,7 @@ type verb struct {
 
 var (
 	runVerb   = verb{"run", "Build the selected models", []manifest.ResourceType{manifest.Model}}
-	buildVerb = verb{"build", "Build the selected seeds and models in graph order", []manifest.ResourceType{manifest.Seed, manifest.Model}}
+	buildVerb = verb{"build", "Build the selected seeds and models and run their tests in graph order", []manifest.ResourceType{manifest.Seed, manifest.Model, manifest.Test}}
 	seedVerb  = verb{"seed", "Load the selected seeds from seeds/*.csv", []manifest.ResourceType{manifest.Seed}}
 )
 
@@ -76,13 +77,17 @@ func (a *app) compile(extra []string) error {
 	if err != nil {
 		return err
 	}
+	impact, err := s.impactCheck() // reads --state before target/ is rewritten
+	if err != nil {
+		return err
+	}
 	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
 		return err
 	}
 	pr := a.printer()
 	pr.Infof("%s", s.foundLine())
 	pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json", len(s.man.Nodes), len(selected))
-	return nil
+	return impact()
 }
 
 // execute is run, build and seed: load, select, write artifacts, run the
@@ -97,6 +102,7 @@ func (a *app) execute(v verb, extra []string) error {
 	if err != nil {
 		return err
 	}
+	selected = a.retrySelection(s, selected)
 	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
 		return err
 	}
@@ -109,16 +115,20 @@ func (a *app) execute(v verb, extra []string) error {
 	if err := s.runHooks("on-run-start"); err != nil {
 		return err
 	}
-	res, runErr := runner.Run(a.ctx, s.db, s.man, selected, runner.Options{
+	runOpts := a.runOptions(s, runner.Options{
 		Threads:      s.threads,
 		FailFast:     a.opts.FailFast,
 		FullRefresh:  a.opts.FullRefresh,
 		InvocationID: s.invocationID,
 		Command:      v.name,
+		Vars:         s.vars,
+		Selector:     strings.Join(selectors(a.opts.Select, extra...), " "),
 		ProjectDir:   s.proj.Dir,
 		TargetDir:    s.targetDir,
 		OnEvent:      rep.onEvent,
 	})
+	res, runErr := runner.Run(a.ctx, s.db, s.man, selected, runOpts)
+	a.recordRerun(s, v, extra, runOpts, res)
 	if res != nil {
 		if err := runner.WriteRunResults(filepath.Join(s.targetDir, "run_results.json"), res, s.man); err != nil {
 			return err
@@ -132,6 +142,7 @@ func (a *app) execute(v verb, extra []string) error {
 		hookErr = s.runHooks("on-run-end")
 	}
 	failed := rep.summary(res)
+	a.afterRun(s, commandLine(v.name, a.opts, extra), res)
 	switch {
 	case a.ctx.Err() != nil:
 		return a.ctx.Err()

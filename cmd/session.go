@@ -84,11 +84,12 @@ func (a *app) loadWith(mode dbMode, inline string) (*session, error) {
 		proj.Models = append(append([]*project.SQLFile(nil), proj.Models...),
 			&project.SQLFile{Path: "<inline>", Name: inlineModel, Content: inline})
 	}
-	s := &session{a: a, proj: proj, started: time.Now(), invocationID: newInvocationID()}
+	s := &session{a: a, proj: proj, started: time.Now(), invocationID: a.runID()}
 	if err := s.resolveTarget(); err != nil {
 		return nil, err
 	}
 	s.vars, _ = parseVars(a.opts.Vars) // validated by PersistentPreRunE
+	s.vars = a.slotVars(s.vars)
 	s.targetDir = filepath.Join(proj.Dir, "target")
 	// A database file that does not exist yet is created only once the
 	// project compiles: until then an in-memory database (equally empty)

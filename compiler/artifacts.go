@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/elt-dev/elt/manifest"
 )
@@ -14,24 +13,23 @@ import (
 // two compiles of an unchanged project write identical files. Stale
 // compiled files of removed nodes are left alone.
 func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
-	for _, id := range m.IDs() {
-		n := m.Nodes[id]
-		if n.CompiledSQL == "" {
-			continue
-		}
-		p := filepath.Join(targetDir, "compiled", filepath.FromSlash(n.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
-		}
-		sql := n.CompiledSQL
-		if !strings.HasSuffix(sql, "\n") {
-			sql += "\n"
-		}
-		if err := writeIfChanged(p, []byte(sql)); err != nil {
-			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
-		}
+	// The manifest is encoded (CPU) while the compiled files are written
+	// (file system), which on large projects take about as long.
+	type encoded struct {
+		data []byte
+		err  error
 	}
-	data, err := manifest.Encode(m)
+	enc := make(chan encoded, 1)
+	go func() {
+		data, err := manifest.Encode(m)
+		enc <- encoded{data, err}
+	}()
+	if err := writeCompiled(m, targetDir); err != nil {
+		<-enc
+		return err
+	}
+	e := <-enc
+	data, err := e.data, e.err
 	if err != nil {
 		return fmt.Errorf("encoding manifest.json: %w", err)
 	}

@@ -74,6 +74,9 @@ type compilation struct {
 	// macroConfig is set when some macro's text calls config(), in which
 	// case every model needs a discovery render.
 	macroConfig bool
+	// extraTests are generic tests with SQL of their own by model name
+	// (addGenericTests), expanded with the declared ones.
+	extraTests map[string][]GenericTest
 
 	models       map[string]*unit // by name, disabled ones included
 	modelList    []*unit          // in file order
@@ -99,6 +102,7 @@ func (c *compilation) errorf(pos diag.Pos, format string, args ...any) {
 func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	c := newCompilation(p, opts)
 	c.loadMacros()
+	c.loadBuiltinTests()
 	c.buildSources()
 	c.prepareUnits()
 	c.buildSeeds()
@@ -116,8 +120,12 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 		}
 	}
 	c.parallel(len(live), func(i int) { c.finalRender(live[i]) })
+	c.snapshotTests()
+	gen := c.expandTests()
+	c.parallel(len(gen), func(i int) { c.renderTest(gen[i]) })
 	c.parseHooks()
-	c.inlineEphemerals(live)
+	c.inlineEphemerals(append(live, gen...))
+	c.compileUnitTests()
 
 	m := c.manifest()
 	c.checkCycles(m)

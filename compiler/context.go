@@ -33,6 +33,9 @@ type renderState struct {
 	deps    map[manifest.NodeID]bool
 	configs []map[string]any // config() calls in order (discovery pass)
 	trace   []frame          // where a failing macro call failed, innermost first
+	// givens maps a unit test's inputs ("ref:x", "source:s.t") to their
+	// fixture tables; when set, ref() and source() resolve only to them.
+	givens map[string]string
 }
 
 func stateOf(e *exec.Evaluator) *renderState {
@@ -119,6 +122,9 @@ func ref(st *renderState, va *exec.VarArgs) (any, error) {
 	if st.pass == discovery {
 		return relation{Schema: "main", Identifier: name}, nil
 	}
+	if st.givens != nil {
+		return st.given("ref:"+name, "ref('"+name+"')")
+	}
 	if st.u != nil && st.u.node.ResourceType == manifest.Model && st.u.node.Name == name {
 		return nil, fmt.Errorf("model %s refs itself — use {{ this }} to name its own relation", name)
 	}
@@ -127,7 +133,7 @@ func ref(st *renderState, va *exec.VarArgs) (any, error) {
 			return nil, fmt.Errorf("ref('%s') points to a disabled model (enabled: false in %s) — enable it or remove the ref", name, m.file.Path)
 		}
 		st.dep(m.node.ID)
-		return m.rel, nil
+		return st.batchFiltered(m.rel, m.node), nil
 	}
 	if s := c.seeds[name]; s != nil {
 		st.dep(s.ID)
@@ -156,10 +162,13 @@ func source(st *renderState, va *exec.VarArgs) (any, error) {
 	if st.pass == discovery {
 		return relation{Schema: src, Identifier: table}, nil
 	}
+	if st.givens != nil {
+		return st.given("source:"+src+"."+table, "source('"+src+"', '"+table+"')")
+	}
 	c := st.c
 	if n := c.sources[manifest.SourceID(src, table)]; n != nil {
 		st.dep(n.ID)
-		return relation{expr: n.Relation, Schema: n.Schema, Identifier: n.Alias}, nil
+		return st.batchFiltered(relation{expr: n.Relation, Schema: n.Schema, Identifier: n.Alias}, n), nil
 	}
 	tables, ok := c.sourceTables[src]
 	if !ok {
@@ -252,8 +261,11 @@ func isIncremental(st *renderState, va *exec.VarArgs) (any, error) {
 	if st.pass != final || st.u == nil || st.u.node.ResourceType != manifest.Model {
 		return false, nil
 	}
+	if st.givens != nil {
+		return false, nil // a unit test renders the model's full build on its fixtures, as dbt does
+	}
 	n := st.u.node
-	if n.Config.Materialized != "incremental" || st.c.opts.Existing == nil {
+	if !incrementalKind(n.Config) || st.c.opts.Existing == nil {
 		return false, nil
 	}
 	full := st.c.opts.FullRefresh

@@ -40,7 +40,7 @@ func (c *compilation) manifest() *manifest.Manifest {
 		}
 		n := u.node
 		n.DependsOn = sortedDeps(u.deps)
-		if n.CompiledSQL != "" {
+		if n.CompiledSQL != "" && n.CompiledPath == "" {
 			n.CompiledPath = path.Join("target", "compiled", n.Path)
 		}
 		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)

@@ -121,6 +121,7 @@ func readerExpr(t *project.SourceTable) (string, error) {
 		}
 		b.WriteString(", " + k + "=" + lit)
 	}
+	b.WriteString(rejectsOptions(format, t))
 	b.WriteString(")")
 	return b.String(), nil
 }

@@ -353,7 +353,7 @@ func testSpecs(specs []*project.TestSpec) []manifest.TestSpec {
 	}
 	out := make([]manifest.TestSpec, 0, len(specs))
 	for _, s := range specs {
-		ts := manifest.TestSpec{Name: s.Name, Args: s.Args, Pos: s.Pos}
+		ts := manifest.TestSpec{Name: s.Name, Args: s.Args, Pos: s.Pos, CustomName: s.CustomName}
 		if len(s.Config) > 0 {
 			ts.Config = make(map[string]any, len(s.Config))
 			for k, v := range s.Config {

@@ -5,32 +5,220 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
+	"sort"
+	"sync"
 )
 
 // Encode renders m as manifest.json: indented two spaces, every object's
 // keys sorted, ending in a newline, so two compiles of one project give
-// byte-identical files.
+// byte-identical files. The nodes are canonicalised one by one, in
+// parallel, and spliced into the rest: the bytes are those of one
+// canonical round trip of the whole manifest (encodeCanonical), at a
+// fraction of its time and memory on large projects.
 func Encode(m *Manifest) ([]byte, error) {
-	raw, err := json.Marshal(m)
+	if len(m.Nodes) == 0 {
+		return encodeCanonical(m, "")
+	}
+	rest := *m
+	rest.Nodes = map[NodeID]*Node{}
+	head, err := encodeCanonical(&rest, "")
 	if err != nil {
 		return nil, err
 	}
-	// A round trip through generic values sorts struct fields as well as
-	// map keys; UseNumber keeps numbers exactly as written.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var generic any
-	if err := dec.Decode(&generic); err != nil {
+	// The nodes object is the value of a top-level key: its members are
+	// indented by four spaces and their contents by six.
+	const empty = "\n  \"nodes\": {}"
+	at := bytes.Index(head, []byte(empty))
+	if at < 0 {
+		return nil, fmt.Errorf("manifest encoding: no nodes member")
+	}
+	ids := m.IDs()
+	parts := make([][]byte, len(ids))
+	errs := make([]error, len(ids))
+	workers := min(runtime.GOMAXPROCS(0), len(ids))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(ids); i += workers {
+				key, err := encodeCanonical(string(ids[i]), "")
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				val, err := encodeCanonical(m.Nodes[ids[i]], "    ")
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				part := make([]byte, 0, 4+len(key)+2+len(val))
+				part = append(part, "    "...)
+				part = append(part, bytes.TrimSuffix(key, []byte("\n"))...)
+				part = append(part, ": "...)
+				parts[i] = append(part, bytes.TrimSuffix(val, []byte("\n"))...)
+			}
+		}(w)
+	}
+	wg.Wait()
+	size := len(head)
+	for i, p := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		size += len(p) + 2
+	}
+	out := make([]byte, 0, size+16)
+	out = append(out, head[:at]...)
+	out = append(out, "\n  \"nodes\": {\n"...)
+	for i, p := range parts {
+		out = append(out, p...)
+		if i < len(parts)-1 {
+			out = append(out, ',')
+		}
+		out = append(out, '\n')
+	}
+	out = append(out, "  }"...)
+	return append(out, head[at+len(empty):]...), nil
+}
+
+// encodeCanonical renders v as JSON with every object's keys sorted,
+// indented two spaces with prefix before every line but the first, and
+// ending in a newline. It gives the bytes of a round trip through generic
+// values (UseNumber, no HTML escaping) without building them: the compact
+// encoding's objects are re-ordered in place, then indented.
+func encodeCanonical(v any, prefix string) ([]byte, error) {
+	var raw bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, err
+	}
+	compact := bytes.TrimSuffix(raw.Bytes(), []byte("\n"))
+	sorted, rest, err := sortKeys(make([]byte, 0, len(compact)), compact)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("manifest encoding: trailing data")
 	}
 	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(generic); err != nil {
+	out.Grow(len(sorted) * 2)
+	if err := json.Indent(&out, sorted, prefix, "  "); err != nil {
 		return nil, err
 	}
+	out.WriteByte('\n')
 	return out.Bytes(), nil
+}
+
+// sortKeys appends to dst the compact JSON value at the start of src with
+// the members of every object sorted by key, and returns the rest of src.
+// src is compact JSON as encoding/json writes it (no white space).
+func sortKeys(dst, src []byte) ([]byte, []byte, error) {
+	if len(src) == 0 {
+		return nil, nil, fmt.Errorf("manifest encoding: unexpected end")
+	}
+	switch src[0] {
+	case '{':
+		type member struct {
+			key, value []byte
+		}
+		var members []member
+		src = src[1:]
+		for len(src) > 0 && src[0] != '}' {
+			if src[0] == ',' {
+				src = src[1:]
+			}
+			n := stringEnd(src)
+			if n < 0 || n >= len(src) || src[n] != ':' {
+				return nil, nil, fmt.Errorf("manifest encoding: bad object key")
+			}
+			key := src[:n]
+			val, rest, err := sortKeys(nil, src[n+1:])
+			if err != nil {
+				return nil, nil, err
+			}
+			members = append(members, member{key, val})
+			src = rest
+		}
+		if len(src) == 0 {
+			return nil, nil, fmt.Errorf("manifest encoding: unterminated object")
+		}
+		sort.SliceStable(members, func(i, j int) bool {
+			return unquoteKey(members[i].key) < unquoteKey(members[j].key)
+		})
+		dst = append(dst, '{')
+		for i, m := range members {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, m.key...)
+			dst = append(dst, ':')
+			dst = append(dst, m.value...)
+		}
+		return append(dst, '}'), src[1:], nil
+	case '[':
+		dst = append(dst, '[')
+		src = src[1:]
+		for i := 0; len(src) > 0 && src[0] != ']'; i++ {
+			if src[0] == ',' {
+				src = src[1:]
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, src, err = sortKeys(dst, src); err != nil {
+				return nil, nil, err
+			}
+		}
+		if len(src) == 0 {
+			return nil, nil, fmt.Errorf("manifest encoding: unterminated array")
+		}
+		return append(dst, ']'), src[1:], nil
+	case '"':
+		n := stringEnd(src)
+		if n < 0 {
+			return nil, nil, fmt.Errorf("manifest encoding: unterminated string")
+		}
+		return append(dst, src[:n]...), src[n:], nil
+	}
+	// A number, true, false or null: up to the next delimiter.
+	n := bytes.IndexAny(src, ",]}")
+	if n < 0 {
+		n = len(src)
+	}
+	return append(dst, src[:n]...), src[n:], nil
+}
+
+// stringEnd returns the length of the JSON string literal at the start of
+// src, quotes included, or -1.
+func stringEnd(src []byte) int {
+	if len(src) == 0 || src[0] != '"' {
+		return -1
+	}
+	for i := 1; i < len(src); i++ {
+		switch src[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// unquoteKey returns the string a JSON key literal stands for.
+func unquoteKey(lit []byte) string {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return string(lit[1 : len(lit)-1])
+	}
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return string(lit)
+	}
+	return s
 }
 
 // ReadFile reads a manifest.json written by Encode, e.g. the one in the

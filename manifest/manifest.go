@@ -144,6 +144,8 @@ type TestSpec struct {
 	Args   map[string]any `json:"args,omitempty"`
 	Config map[string]any `json:"config,omitempty"`
 	Pos    diag.Pos       `json:"pos"`
+	// CustomName is the test node's name when the YAML gives one (name:).
+	CustomName string `json:"custom_name,omitempty"`
 }
 
 // SourceInfo is what a source node reads.
@@ -191,6 +193,8 @@ type TestInfo struct {
 	// column, when any.
 	AttachedNode NodeID `json:"attached_node,omitempty"`
 	ColumnName   string `json:"column_name,omitempty"`
+	// Unit is set on unit tests (TestType "unit").
+	Unit *UnitTestInfo `json:"unit,omitempty"`
 }
 
 // Node returns the node with id, or nil.

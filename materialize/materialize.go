@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/elt-dev/elt/manifest"
 )
@@ -49,6 +50,16 @@ type Input struct {
 	SeedPath string
 	// FullRefresh is --full-refresh.
 	FullRefresh bool
+	// Now is the time the node runs at, in UTC: snapshots stamp the
+	// versions they open and close with it.
+	Now time.Time
+	// BatchStart and BatchEnd bound a microbatch's interval, as
+	// "YYYY-MM-DD HH:MM:SS" (start inclusive, end exclusive).
+	BatchStart, BatchEnd string
+	// Location is an external model's directory, absolute; WriteDir is the
+	// absolute directory its files are written into before they are moved
+	// under Location.
+	Location, WriteDir string
 }
 
 // Plan is the statements of one node, in execution order.
@@ -71,6 +82,13 @@ type Plan struct {
 	// HasRows says whether Target holds rows worth counting (tables,
 	// seeds), as opposed to a view or nothing.
 	HasRows bool
+	// Incremental marks a plan whose Build makes a batch (Staging) and
+	// whose Publish is left empty: the runner gets it from materialize.Publish
+	// once it knows the target's and the batch's columns.
+	Incremental bool
+	// External is set for external models: Build writes files under
+	// WriteDir, the runner moves them under Location, then Publish runs.
+	External *External
 }
 
 // Statements returns Build followed by Publish.
@@ -100,6 +118,15 @@ var builders = map[Key]Builder{
 	{Materialized: "table"}:     Table,
 	{Materialized: "ephemeral"}: Ephemeral,
 	{Materialized: "seed"}:      Seed,
+
+	{Materialized: "incremental"}:                               Incremental,
+	{Materialized: "incremental", Strategy: "append"}:           Incremental,
+	{Materialized: "incremental", Strategy: "merge"}:            Incremental,
+	{Materialized: "incremental", Strategy: "delete+insert"}:    Incremental,
+	{Materialized: "incremental", Strategy: "insert_overwrite"}: Incremental,
+	{Materialized: "incremental", Strategy: "microbatch"}:       Incremental,
+	{Materialized: "external"}:                                  ExternalModel,
+	{Materialized: "snapshot"}:                                  Snapshot,
 }
 
 // KeyOf returns the builder key of in: "seed" for seeds, else the model's

@@ -108,10 +108,8 @@ func TestUnsupported(t *testing.T) {
 		want    string
 		unbuilt bool
 	}{
-		{manifest.Config{Materialized: "incremental", IncrementalStrategy: "merge"}, "materialized='incremental' with incremental_strategy='merge' is not supported yet", true},
-		{manifest.Config{Materialized: "incremental"}, "materialized='incremental' is not supported yet", true},
-		{manifest.Config{Materialized: "snapshot"}, "materialized='snapshot' is not supported yet", true},
-		{manifest.Config{Materialized: "external"}, "materialized='external' is not supported yet", true},
+		{manifest.Config{Materialized: "incremental", IncrementalStrategy: "stream"}, "materialized='incremental' with incremental_strategy='stream' is not supported yet", true},
+		{manifest.Config{Materialized: "snapshot"}, "a snapshot needs a unique_key — set unique_key to the column (or list of columns) identifying a row", false},
 		{manifest.Config{Materialized: "tabel"}, `unknown materialization "tabel" — use one of view, table, incremental, ephemeral, external, snapshot`, false},
 	}
 	for _, tt := range tests {

@@ -224,7 +224,7 @@ func (c *fileCtx) parseJob(e entry) *Job {
 	if m == nil {
 		return nil
 	}
-	m.check(where, "schedule", "timezone", "command", "start_date", "catchup", "retries", "vars")
+	m.check(where, "schedule", "timezone", "command", "start_date", "catchup", "retries", "retry_delay", "vars")
 	j := &Job{Name: e.Key, Pos: c.pos(e.K)}
 	if n := m.required("schedule", where); n != nil {
 		j.Schedule = c.str(n, "schedule")
@@ -241,6 +241,7 @@ func (c *fileCtx) parseJob(e entry) *Job {
 		j.Retries = 0
 	}
 	j.Vars = m.anyMap("vars")
+	j.RetryDelay = m.str("retry_delay")
 	return j
 }
 

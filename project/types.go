@@ -206,6 +206,9 @@ type Job struct {
 	Retries   int
 	Vars      map[string]any
 	Pos       diag.Pos
+	// RetryDelay is retry_delay as written ("30s", "5m"); the scheduler
+	// parses it.
+	RetryDelay string
 }
 
 // Alert is one entry of `alerts:`.

@@ -21,8 +21,12 @@ import (
 // Any error rolls everything back. Run checks afterwards that every
 // successful node's row is really in the database.
 func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
+	if n.ResourceType == manifest.Test {
+		return r.runTest(ctx, n)
+	}
 	nr := NodeResult{NodeID: n.ID, Status: StatusError, Rows: -1, Relation: n.Relation,
-		CompiledPath: n.CompiledPath, Started: time.Now()}
+		CompiledPath: n.CompiledPath, Started: time.Now(), Failures: -1,
+		RowsRead: -1, RowsWritten: -1, RowsQuarantined: -1, RowsRejected: -1}
 	done := func(msg string) NodeResult {
 		nr.Completed = time.Now()
 		nr.Duration = nr.Completed.Sub(nr.Started)
@@ -36,7 +40,7 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	}
 	in := materialize.Input{
 		Resource: n.ResourceType, Schema: schemaOf(n), Name: nameOf(n), SQL: n.CompiledSQL,
-		Config: n.Config, FullRefresh: r.opts.FullRefresh,
+		Config: n.Config, FullRefresh: r.opts.FullRefresh, Now: nr.Started.UTC(),
 	}
 	if n.Seed != nil {
 		in.SeedPath = n.Seed.Path
@@ -44,7 +48,13 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	if rel, ok := r.existing[warehouse.Relation(in.Schema, in.Name)]; ok {
 		in.Existing = string(rel.Kind)
 	}
-	plan, err := materialize.Build(in)
+	if n.IsMicrobatch() {
+		return r.executeMicrobatch(ctx, n, in, nr)
+	}
+	if n.Config.Materialized == "external" {
+		in.Location, in.WriteDir = r.externalDirs(n, in.Name)
+	}
+	plan, err := materialize.BuildChecked(in, r.opts.InvocationID)
 	if err != nil {
 		return done(posPrefix(n.Pos) + err.Error())
 	}
@@ -56,14 +66,18 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	}
 	defer c.Close()
 	var failedStep string
+	rejects := r.rejectSources(n)
 	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
+		if err := clearRejects(ctx, tx, rejects); err != nil {
+			return err
+		}
 		for i, h := range n.Config.PreHook {
 			if err := tx.ExecAlone(ctx, h); err != nil {
 				failedStep = fmt.Sprintf("pre_hook %d", i+1)
 				return err
 			}
 		}
-		rows, err := r.runPlan(ctx, tx, plan)
+		rows, err := r.runNodePlan(ctx, tx, in, plan)
 		if err != nil {
 			failedStep = stepPlan
 			return err
@@ -74,6 +88,9 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 				failedStep = fmt.Sprintf("post_hook %d", i+1)
 				return err
 			}
+		}
+		if err := r.audit(ctx, tx, n, plan.Target, &nr); err != nil {
+			return err
 		}
 		// The state row's completed_at is taken just before COMMIT.
 		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
@@ -95,7 +112,7 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 		return done(r.errorMessage(ctx, n, failedStep, err))
 	}
 	nr.Status = StatusSuccess
-	return done("")
+	return done(nr.Message) // e.g. how many source rows were rejected
 }
 
 // runPlan runs all of plan's statements, and the row count query when the
@@ -140,7 +157,7 @@ func (r *run) errorMessage(ctx context.Context, n *manifest.Node, hook string, e
 		return "cancelled; rolled back"
 	}
 	var we *warehouse.Error
-	if !errors.As(err, &we) {
+	if !errors.As(err, &we) || errors.Is(err, errAudit) {
 		return err.Error()
 	}
 	if hook != "" {

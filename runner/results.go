@@ -37,6 +37,14 @@ type resultEntry struct {
 	Message       string   `json:"message"`
 	Relation      string   `json:"relation_name,omitempty"`
 	CompiledPath  string   `json:"compiled_path,omitempty"`
+	// Failures is a test's count of failing rows.
+	Failures *int64 `json:"failures,omitempty"`
+	// The reconciliation of a built node (rows read, written, quarantined,
+	// rejected), present when known.
+	RowsRead        *int64 `json:"rows_read,omitempty"`
+	RowsWritten     *int64 `json:"rows_written,omitempty"`
+	RowsQuarantined *int64 `json:"rows_quarantined,omitempty"`
+	RowsRejected    *int64 `json:"rows_rejected,omitempty"`
 }
 
 type timing struct {
@@ -80,6 +88,13 @@ func WriteRunResults(path string, r *RunResult, m *manifest.Manifest) error {
 			rows := n.Rows
 			e.RowsAffected = &rows
 		}
+		switch {
+		case n.NodeID.Type() == manifest.Test:
+			e.Failures = known(n.Failures)
+		case n.Status == StatusSuccess:
+			e.RowsRead, e.RowsWritten = known(n.RowsRead), known(n.RowsWritten)
+			e.RowsQuarantined, e.RowsRejected = known(n.RowsQuarantined), known(n.RowsRejected)
+		}
 		f.Results = append(f.Results, e)
 	}
 	sort.Slice(f.Results, func(i, j int) bool { return f.Results[i].UniqueID < f.Results[j].UniqueID })
@@ -94,6 +109,14 @@ func WriteRunResults(path string, r *RunResult, m *manifest.Manifest) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// known returns a pointer to v, or nil when v is negative (unknown).
+func known(v int64) *int64 {
+	if v < 0 {
+		return nil
+	}
+	return &v
 }
 
 func stamp(t time.Time) string {

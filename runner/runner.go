@@ -43,6 +43,11 @@ type Options struct {
 	Selector string
 	// ProjectDir resolves source globs; TargetDir is where artifacts go.
 	ProjectDir, TargetDir string
+	// Now is the time microbatch models fill their intervals up to; zero
+	// means the time the node starts. Backfill, when set, makes microbatch
+	// models build the intervals of its dates instead.
+	Now      time.Time
+	Backfill *Backfill
 	// OnEvent receives progress events. It is called from worker
 	// goroutines, concurrently; the caller serialises printing.
 	OnEvent func(Event)
@@ -91,6 +96,14 @@ type NodeResult struct {
 	Started      time.Time
 	Completed    time.Time
 	Duration     time.Duration
+	// Failures is a test's count of failing rows (-1 when it did not run).
+	Failures int64
+	// RowsRead, RowsWritten, RowsQuarantined and RowsRejected reconcile a
+	// built node: rows its query produced, published, sent to quarantine,
+	// and malformed source rows rejected; -1 when unknown.
+	RowsRead, RowsWritten, RowsQuarantined, RowsRejected int64
+	// audit holds the node's audit results until they are reported.
+	audit *auditState
 }
 
 // RunResult is the outcome of a Run. Nodes are in completion order, nodes
@@ -132,6 +145,7 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	if err != nil {
 		return nil, err
 	}
+	audits, g := planAudits(m, g, runnable)
 	if err := setup(ctx, db, m, runnable, opts, res.Started); err != nil {
 		return nil, err
 	}
@@ -145,6 +159,7 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	r := &run{
 		db: db, m: m, opts: opts, existing: existing, total: len(runnable),
 		cancel: cancel, sources: newSourceChecker(m, opts.ProjectDir),
+		audits: audits, drifted: driftWatched(m),
 	}
 	walk := g.Walk(runCtx, opts.Threads, r.node)
 
@@ -156,7 +171,8 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 		}
 		n := m.Nodes[manifest.NodeID(id)]
 		nr := NodeResult{NodeID: n.ID, Status: StatusSkipped, Rows: -1, Relation: n.Relation,
-			CompiledPath: n.CompiledPath, Started: time.Now()}
+			CompiledPath: n.CompiledPath, Started: time.Now(), Failures: -1,
+			RowsRead: -1, RowsWritten: -1, RowsQuarantined: -1, RowsRejected: -1}
 		switch {
 		case w.SkippedBy != "":
 			nr.Message = "skipped: upstream " + w.SkippedBy + " failed"
@@ -170,6 +186,9 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 		}
 		nr.Completed = nr.Started
 		r.finish(n, int(r.index.Add(1)), nr)
+		for _, t := range r.audits[n.ID] {
+			r.finish(t, int(r.index.Add(1)), skippedTest(t, nr.Message))
+		}
 	}
 	res.Nodes = r.results
 	if err := verifyPersisted(ctx, db, res); err != nil {
@@ -274,6 +293,8 @@ type run struct {
 	total    int
 	index    atomic.Int64
 	sources  *sourceChecker
+	audits   auditTests
+	drifted  map[manifest.NodeID]bool
 
 	cancel   context.CancelFunc
 	mu       sync.Mutex
@@ -293,13 +314,14 @@ func (r *run) node(ctx context.Context, id string) error {
 	n := r.m.Nodes[manifest.NodeID(id)]
 	idx := int(r.index.Add(1))
 	r.emit(Event{Kind: NodeStart, Index: idx, Total: r.total, Node: n})
-	nr := r.execute(ctx, n)
+	nr := r.executeRetrying(ctx, n)
 	if nr.Status == StatusError && errors.Is(ctx.Err(), context.Canceled) {
 		if by := r.failFastBy(); by != "" {
 			nr.Status = StatusSkipped
 			nr.Message = "skipped: cancelled after " + by + " failed (--fail-fast); rolled back"
 		}
 	}
+	r.reportAudits(ctx, n, &nr)
 	r.finish(n, idx, nr)
 	if nr.Status == StatusError {
 		if r.opts.FailFast {
@@ -311,6 +333,9 @@ func (r *run) node(ctx context.Context, id string) error {
 			r.cancel()
 		}
 		return errors.New(nr.Message)
+	}
+	if nr.Status == StatusFail && n.TestInfo != nil && n.TestInfo.TestType == "unit" {
+		return errors.New(nr.Message) // its model is skipped
 	}
 	return nil
 }
@@ -385,6 +410,14 @@ func buildGraph(m *manifest.Manifest, selected []manifest.NodeID) (*dag.Graph, [
 		g.AddNode(string(id))
 	}
 	for _, id := range runnable {
+		if t := m.Nodes[id].TestInfo; t != nil && t.TestType == "unit" {
+			// A unit test reads fixtures only: it runs before its model,
+			// which it gates, rather than after it.
+			if in[t.AttachedNode] {
+				g.AddEdge(string(id), string(t.AttachedNode))
+			}
+			continue
+		}
 		for _, a := range visit(id, map[manifest.NodeID]bool{}) {
 			g.AddEdge(string(a), string(id))
 		}
@@ -400,6 +433,8 @@ func isRunnable(n *manifest.Node) bool {
 		return true
 	case manifest.Model:
 		return n.Config.Materialized != "ephemeral"
+	case manifest.Test:
+		return true
 	}
 	return false
 }

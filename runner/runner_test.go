@@ -298,12 +298,16 @@ func TestHooksRunInsideTheTransaction(t *testing.T) {
 	}
 }
 
-func TestUnsupportedMaterialization(t *testing.T) {
+// TestIncrementalAppends builds an incremental model (strategy append by
+// default) twice: the first run creates it, the second appends its batch.
+func TestIncrementalAppends(t *testing.T) {
 	f := newFixture(t)
 	f.model("inc", "incremental", "select 1 as x")
-	r := result(t, mustRun(f), "model.inc")
-	if r.Status != StatusError || r.Message != "models/inc.sql:1: materialized='incremental' is not supported yet" {
-		t.Fatalf("%+v", r)
+	if r := result(t, mustRun(f), "model.inc"); r.Status != StatusSuccess || r.Rows != 1 {
+		t.Fatalf("first run: %+v", r)
+	}
+	if r := result(t, mustRun(f), "model.inc"); r.Status != StatusSuccess || r.Rows != 2 {
+		t.Fatalf("second run: %+v", r)
 	}
 }
 

@@ -1,4 +1,151 @@
 package state
 
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // qualityTables hold column profiles, stored test failures and quarantine bookkeeping.
-var qualityTables = []string{}
+var qualityTables = []string{
+	// column_profiles: one row per column of a model per successful build,
+	// written in the build's transaction; the drift test reads the latest.
+	`CREATE TABLE IF NOT EXISTS elt_state.column_profiles (
+    run_id         VARCHAR NOT NULL,
+    node_id        VARCHAR NOT NULL,
+    column_name    VARCHAR NOT NULL,
+    data_type      VARCHAR,
+    row_count      BIGINT NOT NULL,
+    null_rate      DOUBLE,
+    mean           DOUBLE,
+    min_value      VARCHAR,
+    max_value      VARCHAR,
+    distinct_count BIGINT,
+    profiled_at    TIMESTAMP NOT NULL
+)`,
+	// row_counts: the reconciliation of each built node: rows its query
+	// produced (read), published (written), quarantined and rejected.
+	`CREATE TABLE IF NOT EXISTS elt_state.row_counts (
+    run_id           VARCHAR NOT NULL,
+    node_id          VARCHAR NOT NULL,
+    rows_read        BIGINT,
+    rows_written     BIGINT,
+    rows_quarantined BIGINT,
+    rows_rejected    BIGINT,
+    recorded_at      TIMESTAMP NOT NULL
+)`,
+}
+
+// ColumnProfile is the profile of one column after a build. NullRate and
+// Mean are NaN-free: nil means not applicable (Mean of a text column).
+type ColumnProfile struct {
+	Column        string
+	DataType      string
+	RowCount      int64
+	NullRate      *float64
+	Mean          *float64
+	Min, Max      *string
+	DistinctCount *int64
+}
+
+// InsertProfilesSQL is the INSERT recording the profiles of node nodeID
+// built by run runID, with every value a literal; "" when there is none.
+func InsertProfilesSQL(runID, nodeID string, at time.Time, profiles []ColumnProfile) string {
+	if len(profiles) == 0 {
+		return ""
+	}
+	rows := make([]string, len(profiles))
+	for i, p := range profiles {
+		rows[i] = "(" + strings.Join([]string{
+			quote(runID), quote(nodeID), quote(p.Column), quote(p.DataType), strconv.FormatInt(p.RowCount, 10),
+			floatLit(p.NullRate), floatLit(p.Mean), strLit(p.Min), strLit(p.Max), intLit(p.DistinctCount), timestamp(at),
+		}, ", ") + ")"
+	}
+	return "INSERT INTO elt_state.column_profiles VALUES " + strings.Join(rows, ", ")
+}
+
+// RowCounts is the reconciliation of one node in one run; -1 is unknown.
+type RowCounts struct {
+	Read, Written, Quarantined, Rejected int64
+}
+
+// InsertRowCountsSQL is the INSERT recording the row counts of nodeID.
+func InsertRowCountsSQL(runID, nodeID string, at time.Time, c RowCounts) string {
+	n := func(v int64) string {
+		if v < 0 {
+			return "NULL"
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	return "INSERT INTO elt_state.row_counts VALUES (" + strings.Join([]string{
+		quote(runID), quote(nodeID), n(c.Read), n(c.Written), n(c.Quarantined), n(c.Rejected), timestamp(at),
+	}, ", ") + ")"
+}
+
+// LatestProfiles returns the column profiles of nodeID from its most
+// recent profiled run, by column name.
+func LatestProfiles(ctx context.Context, db DB, nodeID string) (map[string]ColumnProfile, error) {
+	rows, err := db.QueryContext(ctx, `SELECT column_name, data_type, row_count, null_rate, mean, min_value, max_value, distinct_count
+FROM elt_state.column_profiles
+WHERE node_id = ? AND run_id = (SELECT run_id FROM elt_state.column_profiles WHERE node_id = ? ORDER BY profiled_at DESC LIMIT 1)`, nodeID, nodeID)
+	if err != nil {
+		return nil, fmt.Errorf("read profiles of %s: %w", nodeID, err)
+	}
+	defer rows.Close()
+	out := map[string]ColumnProfile{}
+	for rows.Next() {
+		var (
+			p        ColumnProfile
+			dt       sql.NullString
+			nr, mean sql.NullFloat64
+			lo, hi   sql.NullString
+			dc       sql.NullInt64
+		)
+		if err := rows.Scan(&p.Column, &dt, &p.RowCount, &nr, &mean, &lo, &hi, &dc); err != nil {
+			return nil, fmt.Errorf("read profiles of %s: %w", nodeID, err)
+		}
+		p.DataType = dt.String
+		if nr.Valid {
+			p.NullRate = &nr.Float64
+		}
+		if mean.Valid {
+			p.Mean = &mean.Float64
+		}
+		if lo.Valid {
+			p.Min = &lo.String
+		}
+		if hi.Valid {
+			p.Max = &hi.String
+		}
+		if dc.Valid {
+			p.DistinctCount = &dc.Int64
+		}
+		out[p.Column] = p
+	}
+	return out, rows.Err()
+}
+
+func floatLit(f *float64) string {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return "NULL"
+	}
+	return strconv.FormatFloat(*f, 'g', -1, 64)
+}
+
+func intLit(i *int64) string {
+	if i == nil {
+		return "NULL"
+	}
+	return strconv.FormatInt(*i, 10)
+}
+
+func strLit(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return quote(*s)
+}

@@ -49,7 +49,7 @@ func Project(dir string, o ProjectOptions) ([]string, error) {
 	if o.Shape == "" {
 		o.Shape = Layered
 	}
-	for _, d := range []string{"models/base", "models/gen", "macros"} {
+	for _, d := range []string{"models/base", "macros"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -73,13 +73,21 @@ models:
 	}
 	names := []string{"base"}
 	var yml strings.Builder
-	yml.WriteString("models:\n")
 	for i := 1; i <= o.Models; i++ {
 		name := fmt.Sprintf("m%06d", i)
+		folder := modelFolder(i)
+		if i == 1 || folder != modelFolder(i-1) {
+			if err := os.MkdirAll(filepath.Join(dir, folder), 0o755); err != nil {
+				return nil, err
+			}
+		}
 		parents := parentsOf(i, o.Shape)
-		files["models/gen/"+name+".sql"] = modelSQL(parents, o.Macros)
+		files[folder+"/"+name+".sql"] = modelSQL(parents, o.Macros)
 		names = append(names, name)
 		if o.DocShare > 0 && documented(i, o.DocShare) {
+			if yml.Len() == 0 {
+				yml.WriteString("models:\n")
+			}
 			fmt.Fprintf(&yml, `  - name: %s
     description: Synthetic model %d of %d.
     columns:
@@ -90,9 +98,10 @@ models:
         description: Amount in dollars.
 `, name, i, o.Models)
 		}
-	}
-	if o.DocShare > 0 {
-		files["models/gen/schema.yml"] = yml.String()
+		if (i == o.Models || folder != modelFolder(i+1)) && yml.Len() > 0 {
+			files[folder+"/schema.yml"] = yml.String()
+			yml.Reset()
+		}
 	}
 	for rel, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, rel), []byte(body), 0o644); err != nil {
@@ -101,6 +110,13 @@ models:
 	}
 	return names, nil
 }
+
+// FolderSize is how many generated models share one folder: models i of
+// 1..FolderSize are in models/gen/g000, the next ones in g001, and so on,
+// each folder with its own schema.yml, as in a real project.
+const FolderSize = 1000
+
+func modelFolder(i int) string { return fmt.Sprintf("models/gen/g%03d", (i-1)/FolderSize) }
 
 // parentsOf returns the names model i refs, deterministically.
 func parentsOf(i int, shape Shape) []string {
@@ -137,7 +153,7 @@ func parentsOf(i int, shape Shape) []string {
 }
 
 func modelSQL(parents []string, macros bool) string {
-	amount := "amount"
+	amount := "amount_cents / 100.0"
 	if macros {
 		amount = "{{ cents_to_dollars('amount_cents') }}"
 	}

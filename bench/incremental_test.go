@@ -1,0 +1,114 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elt-dev/elt/bench/gen"
+	"github.com/elt-dev/elt/cmd"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// TestIncrementalCost measures issue 3's two performance targets on
+// deterministic data (bench/gen.EventsSQL as Parquet, hive-partitioned by
+// day): an incremental run adding one day to a 365-day model against its
+// full refresh (target ≤ 3%), for delete+insert and merge; and a 30-day
+// microbatch backfill against one table build over the same 30 days
+// (target ≤ 1.3×). It runs only with ELT_BENCH=1; ELT_BENCH_ROWS sets the
+// event count (default 10,000,000). For example:
+//
+//	ELT_BENCH=1 go test ./bench -run TestIncrementalCost -count 1 -v -timeout 60m
+func TestIncrementalCost(t *testing.T) {
+	if os.Getenv("ELT_BENCH") == "" {
+		t.Skip("set ELT_BENCH=1 to run the incremental benchmarks")
+	}
+	rows := 10_000_000
+	if v, err := strconv.Atoi(os.Getenv("ELT_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	raw := filepath.Join(dir, "data", "events")
+	if err := os.MkdirAll(filepath.Dir(raw), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.Open(ctx, warehouse.Memory, warehouse.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := db.Exec(ctx, gen.EventsSQL(raw, gen.EventsOptions{Rows: rows, Days: 365, Users: 100_000, Format: "parquet"})); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	t.Logf("generated %d events over 365 days in %v", rows, time.Since(start).Round(time.Millisecond))
+
+	files := map[string]string{
+		"project.yaml": "name: incbench\nvars:\n  upto: '2025-12-30'\n  run_date: '2025-12-31'\n",
+		"models/sources.yml": `sources:
+  - name: raw
+    tables:
+      - name: events
+        path: data/events/date=*/*.parquet
+        hive_partitioning: true
+`,
+		// One day's partition is pruned by the literal filter on "date".
+		"models/inc_di.sql": `{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='ingest_date') }}
+select event_id, user_id, event_ts, amount, ingest_ts, cast("date" as date) as ingest_date
+from {{ source('raw', 'events') }}
+{% if is_incremental() %}where "date" = '{{ var("run_date") }}'{% else %}where "date" <= '{{ var("upto") }}'{% endif %}
+`,
+		"models/inc_merge.sql": `{{ config(materialized='incremental', incremental_strategy='merge', unique_key='event_id', updated_at='ingest_ts') }}
+select event_id, user_id, event_ts, amount, ingest_ts
+from {{ source('raw', 'events') }}
+{% if is_incremental() %}where "date" = '{{ var("run_date") }}'{% else %}where "date" <= '{{ var("upto") }}'{% endif %}
+`,
+		"models/events.sql": `{{ config(materialized='table', event_time='event_ts') }}
+select event_id, user_id, event_ts, amount from {{ source('raw', 'events') }} order by event_ts
+`,
+		"models/mb.sql": `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_ts', batch_size='day', begin='2025-01-01') }}
+select event_id, user_id, event_ts, amount, amount * 0.92 as amount_eur, cast(event_ts as date) as event_date
+from {{ ref('events') }}
+`,
+		"models/full30.sql": `{{ config(materialized='table') }}
+select event_id, user_id, event_ts, amount, amount * 0.92 as amount_eur, cast(event_ts as date) as event_date
+from {{ ref('events') }}
+where event_ts >= timestamp '2025-03-01' and event_ts < timestamp '2025-03-31'
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elt := func(args ...string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		var errw strings.Builder
+		if code := cmd.MainContext(ctx, append(args, "--project-dir", dir, "--quiet"), nil, io.Discard, &errw); code != 0 {
+			t.Fatalf("elt %v: exit %d\n%s", args, code, errw.String())
+		}
+		return time.Since(start)
+	}
+	for _, m := range []string{"inc_di", "inc_merge"} {
+		full := elt("run", "-s", m, "--full-refresh")
+		inc := elt("run", "-s", m)
+		t.Logf("%s: full refresh of 364 days %v, incremental run adding day 365 %v: %.2f%% (target ≤ 3%%)",
+			m, full.Round(time.Millisecond), inc.Round(time.Millisecond), 100*inc.Seconds()/full.Seconds())
+	}
+	elt("run", "-s", "events")
+	table := elt("run", "-s", "full30")
+	backfill := elt("backfill", "-s", "mb", "--start", "2025-03-01", "--end", "2025-03-30")
+	t.Logf("30 days: one table build %v, microbatch backfill of 30 daily intervals %v: %.2f× (target ≤ 1.3×)",
+		table.Round(time.Millisecond), backfill.Round(time.Millisecond), backfill.Seconds()/table.Seconds())
+}

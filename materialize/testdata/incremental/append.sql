@@ -1,0 +1,17 @@
+-- target: "main"."orders"
+-- staging: "temp"."main"."orders__elt_batch"
+-- rows: counted
+
+-- build
+DROP TABLE IF EXISTS "temp"."main"."orders__elt_batch"
+
+-- main (sent alone)
+CREATE TEMP TABLE "orders__elt_batch" AS select *
+from "main"."raw"
+
+-- publish
+
+-- incremental publish
+INSERT INTO "main"."orders" ("order_id", "line", "amount", "updated_at") SELECT "order_id", "line", "amount", "updated_at" FROM "temp"."main"."orders__elt_batch"
+
+DROP TABLE "temp"."main"."orders__elt_batch"

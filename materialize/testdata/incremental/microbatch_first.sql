@@ -1,0 +1,17 @@
+-- target: "main"."orders"
+-- staging: "temp"."main"."orders__elt_batch"
+-- rows: counted
+
+-- build
+DROP TABLE IF EXISTS "temp"."main"."orders__elt_batch"
+
+-- main (sent alone)
+CREATE TEMP TABLE "orders__elt_batch" AS select *
+from "main"."raw"
+
+-- publish
+
+-- incremental publish
+CREATE TABLE "main"."orders" AS SELECT * FROM "temp"."main"."orders__elt_batch" WHERE "updated_at" >= TIMESTAMP '2025-01-02 00:00:00' AND "updated_at" < TIMESTAMP '2025-01-03 00:00:00'
+
+DROP TABLE "temp"."main"."orders__elt_batch"

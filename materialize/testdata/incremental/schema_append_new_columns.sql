@@ -1,0 +1,19 @@
+-- target: "main"."orders"
+-- staging: "temp"."main"."orders__elt_batch"
+-- rows: counted
+
+-- build
+DROP TABLE IF EXISTS "temp"."main"."orders__elt_batch"
+
+-- main (sent alone)
+CREATE TEMP TABLE "orders__elt_batch" AS select *
+from "main"."raw"
+
+-- publish
+
+-- incremental publish
+ALTER TABLE "main"."orders" ADD COLUMN "channel" VARCHAR
+
+INSERT INTO "main"."orders" ("order_id", "amount", "updated_at", "channel") SELECT "order_id", "amount", "updated_at", "channel" FROM "temp"."main"."orders__elt_batch"
+
+DROP TABLE "temp"."main"."orders__elt_batch"

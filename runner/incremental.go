@@ -1,0 +1,110 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/elt-dev/elt/materialize"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// runNodePlan runs plan inside the node's transaction tx and returns the
+// target's row count (-1 when it has none). Plain plans go to runPlan in
+// one call. An incremental plan (plan.Incremental) runs in three steps on
+// the same transaction: build the batch, read the target's and the
+// batch's columns, then apply materialize.Publish's statements (schema
+// changes, the strategy, the batch's DROP) with the row count. An
+// external plan writes its files, moves them under the model's location,
+// then publishes its view. Either way the node's state row is written by
+// the caller in the same transaction, after this returns.
+func (r *run) runNodePlan(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan) (int64, error) {
+	if err := failpoint("node-plan"); err != nil {
+		return -1, err
+	}
+	switch {
+	case plan.External != nil:
+		return r.runExternal(ctx, tx, plan)
+	case plan.Incremental:
+		return r.runIncremental(ctx, tx, in, plan, false)
+	}
+	return r.runPlan(ctx, tx, plan)
+}
+
+// runIncremental builds the batch and publishes it (see runNodePlan).
+// With recreate (a microbatch's full refresh) the target is treated as
+// missing: Publish drops it and creates it from the batch.
+func (r *run) runIncremental(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool) (int64, error) {
+	return r.runIncrementalCols(ctx, tx, in, plan, recreate, nil)
+}
+
+// runIncrementalCols is runIncremental that also hands the columns it read
+// to seen (when not nil) before publishing.
+func (r *run) runIncrementalCols(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool,
+	seen func(targetCols, batchCols []materialize.Column) error) (int64, error) {
+	if err := tx.Exec(ctx, strings.Join(plan.Build[:plan.Main], "\n;\n")); err != nil {
+		return -1, err
+	}
+	if err := tx.ExecAlone(ctx, plan.Build[plan.Main]); err != nil {
+		return -1, err
+	}
+	targetCols, batchCols, err := batchColumns(ctx, tx, in)
+	if err != nil {
+		return -1, err
+	}
+	if recreate || in.Existing != materialize.ExistingTable {
+		targetCols = nil
+	}
+	if seen != nil {
+		if err := seen(targetCols, batchCols); err != nil {
+			return -1, err
+		}
+	}
+	stmts, err := materialize.Publish(in, targetCols, batchCols)
+	if err != nil {
+		return -1, err
+	}
+	return countAfter(ctx, tx, stmts, plan.Target)
+}
+
+// countAfter runs stmts and then counts target's rows, in one call.
+func countAfter(ctx context.Context, tx *warehouse.Tx, stmts []string, target string) (int64, error) {
+	res, err := tx.Query(ctx, strings.Join(append(stmts, "SELECT count(*) FROM "+target), "\n;\n"))
+	if err != nil {
+		return -1, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return -1, fmt.Errorf("row count of %s: unexpected result %v", target, res.Rows)
+	}
+	n, ok := res.Rows[0][0].(int64)
+	if !ok {
+		return -1, fmt.Errorf("row count of %s: unexpected value %T", target, res.Rows[0][0])
+	}
+	return n, nil
+}
+
+// batchColumns reads, in one query inside tx, the columns of in's target
+// (none when it does not exist) and of its batch temporary table, each in
+// column order.
+func batchColumns(ctx context.Context, tx *warehouse.Tx, in materialize.Input) (target, batch []materialize.Column, err error) {
+	q := `SELECT database_name = 'temp' AS is_batch, column_name, data_type FROM duckdb_columns()
+WHERE (database_name = current_database() AND schema_name = ` + warehouse.QuoteString(in.Schema) + ` AND table_name = ` + warehouse.QuoteString(in.Name) + `)
+   OR (database_name = 'temp' AND schema_name = 'main' AND table_name = ` + warehouse.QuoteString(in.Name+materialize.BatchSuffix) + `)
+ORDER BY is_batch, column_index`
+	res, err := tx.Query(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, row := range res.Rows {
+		c := materialize.Column{Name: fmt.Sprint(row[1]), Type: fmt.Sprint(row[2])}
+		if isBatch, _ := row[0].(bool); isBatch {
+			batch = append(batch, c)
+		} else {
+			target = append(target, c)
+		}
+	}
+	if len(batch) == 0 {
+		return nil, nil, fmt.Errorf("the batch of %s has no columns", in.Name)
+	}
+	return target, batch, nil
+}

@@ -1,0 +1,279 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/materialize"
+	"github.com/elt-dev/elt/state"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// Backfill bounds a backfill: microbatch models build the intervals that
+// meet the dates Start..End (both inclusive, UTC), in order; Restate
+// rebuilds those already done.
+type Backfill struct {
+	Start, End time.Time
+	Restate    bool
+}
+
+// Interval is one batch of a microbatch model: [Start, End).
+type Interval struct {
+	Start, End time.Time
+}
+
+func (iv Interval) String() string {
+	return iv.Start.Format(batchTimeLayout) + " to " + iv.End.Format(batchTimeLayout)
+}
+
+const batchTimeLayout = "2006-01-02 15:04:05"
+
+// TruncateTime returns the start of the batch_size interval holding t (UTC).
+func TruncateTime(t time.Time, size string) time.Time {
+	t = t.UTC()
+	switch size {
+	case "hour":
+		return t.Truncate(time.Hour)
+	case "month":
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	case "year":
+		return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// NextTime returns the start of the interval after the one starting at t.
+func NextTime(t time.Time, size string) time.Time {
+	switch size {
+	case "hour":
+		return t.Add(time.Hour)
+	case "month":
+		return t.AddDate(0, 1, 0)
+	case "year":
+		return t.AddDate(1, 0, 0)
+	}
+	return t.AddDate(0, 0, 1)
+}
+
+// Intervals lists the batch_size intervals from the one holding lo up to
+// the last one starting before hi, in order.
+func Intervals(lo, hi time.Time, size string) []Interval {
+	var out []Interval
+	for s := TruncateTime(lo, size); s.Before(hi); s = NextTime(s, size) {
+		out = append(out, Interval{Start: s, End: NextTime(s, size)})
+	}
+	return out
+}
+
+// ParseTime reads a begin config or a command-line date: YYYY-MM-DD,
+// "YYYY-MM-DD HH:MM:SS", or RFC 3339; UTC unless an offset is given.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02", batchTimeLayout, "2006-01-02T15:04:05", time.RFC3339} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date — write YYYY-MM-DD or YYYY-MM-DD HH:MM:SS", s)
+}
+
+// DueIntervals returns the intervals a microbatch run must build, in
+// order. A plain run covers the complete intervals from begin to now (the
+// interval holding now is not complete yet, so it waits for a later run)
+// and builds those not in done, plus the last lookback ones again; a
+// backfill covers the intervals meeting its dates and builds those not in
+// done, or all with Restate. full (a full refresh) builds every interval
+// of the window.
+func DueIntervals(begin, now time.Time, size string, lookback int, bf *Backfill, full bool, done map[time.Time]bool) []Interval {
+	var window []Interval
+	if bf != nil {
+		window = Intervals(bf.Start, bf.End.AddDate(0, 0, 1), size)
+	} else {
+		window = Intervals(begin, TruncateTime(now, size), size)
+	}
+	redo := full || (bf != nil && bf.Restate)
+	var out []Interval
+	for i, iv := range window {
+		inLookback := bf == nil && lookback > 0 && i >= len(window)-lookback
+		if redo || inLookback || !done[iv.Start] {
+			out = append(out, iv)
+		}
+	}
+	return out
+}
+
+// executeMicrobatch builds a microbatch model interval by interval. Each
+// due interval is one transaction on the node's connection: hooks, the
+// batch (the model's SQL with the interval's bounds substituted), the
+// replacement of the target's rows in the interval, and the interval's
+// ledger row in elt_state — so a crash at any point loses at most the
+// interval in flight, and the ledger always matches the data. The node's
+// result row travels with the last interval. The first failing interval
+// stops the node; a later run resumes there, since the intervals before it
+// are done.
+//
+// An interval is done when the ledger has it for the model's current
+// fingerprint (any fingerprint with forward_only). A full refresh, or a
+// target that is missing, rebuilds every interval, the first one
+// recreating the table and clearing the ledger in its transaction.
+func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materialize.Input, nr NodeResult) NodeResult {
+	done := func(msg string) NodeResult {
+		nr.Completed = time.Now()
+		nr.Duration = nr.Completed.Sub(nr.Started)
+		nr.Message = msg
+		return nr
+	}
+	fail := func(err error) NodeResult { return done(posPrefix(n.Pos) + err.Error()) }
+	if _, err := materialize.Incremental(in); err != nil {
+		return fail(err)
+	}
+	size := n.Config.BatchSize
+	begin, err := ParseTime(n.Config.Begin)
+	if err != nil {
+		return fail(fmt.Errorf("begin: %v", err))
+	}
+	now := r.opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	nr.Relation = warehouse.Relation(in.Schema, in.Name)
+
+	c, err := r.db.Conn(ctx)
+	if err != nil {
+		return done(r.errorMessage(ctx, n, "", err))
+	}
+	defer c.Close()
+	ledger, err := state.Intervals(ctx, c, string(n.ID))
+	if err != nil {
+		return done(r.errorMessage(ctx, n, "", err))
+	}
+	full := materialize.FullRebuild(in)
+	doneSet := map[time.Time]bool{}
+	for _, iv := range ledger {
+		if iv.Fingerprint == n.Fingerprint || n.Config.ForwardOnly {
+			doneSet[iv.Start] = true
+		}
+	}
+	due := DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)
+
+	nr.Rows = -1
+	// write is the target's columns the batches fill, known once the first
+	// batch of this run went through the full path (batch table, schema
+	// check, Publish). Later batches bind the same SQL to the same types,
+	// so they replace their interval straight from the model's query.
+	var write []string
+	for i, iv := range due {
+		last := i == len(due)-1
+		bin := in
+		bin.BatchStart, bin.BatchEnd = iv.Start.Format(batchTimeLayout), iv.End.Format(batchTimeLayout)
+		bin.SQL = strings.NewReplacer(manifest.BatchStartToken, bin.BatchStart, manifest.BatchEndToken, bin.BatchEnd).Replace(in.SQL)
+		if i > 0 {
+			bin.Existing = materialize.ExistingTable // the first batch created it
+		}
+		recreate := full && i == 0
+		rows := int64(-1)
+		var step string
+		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
+			for j, h := range n.Config.PreHook {
+				if err := tx.ExecAlone(ctx, h); err != nil {
+					step = fmt.Sprintf("pre_hook %d", j+1)
+					return err
+				}
+			}
+			if write == nil {
+				plan, err := materialize.Build(bin)
+				if err != nil {
+					return err
+				}
+				if recreate {
+					tx.Finally(state.ClearIntervalsSQL(string(n.ID)))
+				}
+				if rows, write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
+					return err
+				}
+			} else {
+				stmts := materialize.MicrobatchReplace(bin, write)
+				if last {
+					var err error
+					rows, err = countAfter(ctx, tx, stmts, nr.Relation)
+					if err != nil {
+						return err
+					}
+				} else if err := tx.Exec(ctx, strings.Join(stmts, "\n;\n")); err != nil {
+					return err
+				}
+			}
+			for j, h := range n.Config.PostHook {
+				if err := tx.ExecAlone(ctx, h); err != nil {
+					step = fmt.Sprintf("post_hook %d", j+1)
+					return err
+				}
+			}
+			if err := failpoint("interval-after-build"); err != nil {
+				return err
+			}
+			tx.Finally(state.RecordIntervalSQL(state.Interval{
+				NodeID: string(n.ID), Start: iv.Start, End: iv.End, Fingerprint: n.Fingerprint,
+				RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
+			}))
+			if last {
+				tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
+					RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: rows,
+					Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+				}))
+			}
+			return failpoint("interval-before-commit")
+		})
+		if err != nil {
+			return done(fmt.Sprintf("interval %s: %s", iv, r.errorMessage(ctx, n, step, err)))
+		}
+		nr.Rows = rows
+		if err := failpoint("interval-after-commit"); err != nil {
+			return done(fmt.Sprintf("interval %s: %v", iv, err))
+		}
+	}
+	if len(due) == 0 {
+		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
+			if in.Existing == materialize.ExistingTable {
+				n, err := tx.RowCount(ctx, nr.Relation)
+				if err != nil {
+					return err
+				}
+				nr.Rows = n
+			}
+			tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
+				RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
+				Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+			}))
+			return nil
+		})
+		if err != nil {
+			return done(r.errorMessage(ctx, n, "", err))
+		}
+	}
+	nr.Status = StatusSuccess
+	return done("")
+}
+
+// firstBatch runs the first batch of a run through the full incremental
+// path and returns the target's row count and the columns the batches
+// write: all the batch's columns for a new table, else those
+// materialize.SchemaChange keeps.
+func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool) (int64, []string, error) {
+	var write []string
+	rows, err := r.runIncrementalCols(ctx, tx, in, plan, recreate, func(targetCols, batchCols []materialize.Column) error {
+		if len(targetCols) == 0 {
+			for _, c := range batchCols {
+				write = append(write, c.Name)
+			}
+			return nil
+		}
+		_, w, err := materialize.SchemaChange(in.Config.OnSchemaChange, plan.Target, targetCols, batchCols)
+		write = w
+		return err
+	})
+	return rows, write, err
+}
