@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The columns a snapshot adds to its source's columns.
@@ -66,9 +67,10 @@ func snapshotConfig(in Input) SnapshotConfig {
 	return SnapshotConfig{UniqueKey: c.UniqueKey, Strategy: c.Strategy, UpdatedAt: c.UpdatedAt, CheckCols: c.CheckCols, HardDeletes: c.HardDeletes}
 }
 
-// Snapshot plans a snapshot model (SCD type 2). Build copies the model's
-// rows (the source's current state) into the temporary batch table; the
-// plan is Incremental, and SnapshotPublish, given the target's and the
+// Snapshot plans a snapshot model (SCD type 2). Its first run (no table
+// yet, or a view) builds the table from the model's rows, every row a
+// current version. Later runs copy the model's rows (the source's current
+// state) into the temporary batch table; the plan is Incremental, and SnapshotPublish, given the target's and the
 // batch's columns, returns the statements recording the changes. The
 // runner runs both in the node's one transaction. --full-refresh does not
 // rebuild a snapshot: its history cannot be recomputed from the source.
@@ -82,6 +84,9 @@ func Snapshot(in Input) (Plan, error) {
 	if err := CheckSnapshot(snapshotConfig(in)); err != nil {
 		return Plan{}, err
 	}
+	if in.Existing != ExistingTable {
+		return snapshotFirstRun(in), nil
+	}
 	batch := batchRelation(in)
 	return Plan{
 		Target:      relation(in.Schema, in.Name),
@@ -94,6 +99,32 @@ func Snapshot(in Input) (Plan, error) {
 			"CREATE TEMP TABLE " + quoteIdent(in.Name+BatchSuffix) + " AS " + selectSQL(in.SQL),
 		},
 	}, nil
+}
+
+// snapshotFirstRun plans a snapshot whose table does not exist yet: every
+// row of the model becomes a current version, built under a staging name,
+// checked (unique keys; for timestamp, no NULL updated_at) and renamed.
+func snapshotFirstRun(in Input) Plan {
+	c := snapshotConfig(in)
+	staging := relation(in.Schema, in.Name+StagingSuffix)
+	s := snap{in: in, c: c, target: relation(in.Schema, in.Name), batch: staging, now: timestampLiteral(in.Now)}
+	p := Plan{Target: s.target, Staging: staging, HasRows: true, Main: 1}
+	// The model's SQL follows "(" on the first line (see package doc).
+	p.Build = append([]string{"DROP TABLE IF EXISTS " + staging,
+		"CREATE TABLE " + staging + " AS SELECT " + s.firstColumns() + " FROM (" + selectSQL(in.SQL) + "\n) AS __elt_source"},
+		s.checks()...)
+	switch in.Existing {
+	case ExistingView:
+		p.Publish = append(p.Publish, "DROP VIEW IF EXISTS "+s.target)
+	case ExistingTable:
+		p.Publish = append(p.Publish, "DROP TABLE IF EXISTS "+s.target)
+	}
+	p.Publish = append(p.Publish, "ALTER TABLE "+staging+" RENAME TO "+quoteIdent(in.Name))
+	return p
+}
+
+func timestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
 }
 
 // SnapshotPublish returns the statements recording one snapshot run: the
@@ -160,13 +191,8 @@ func SnapshotPublish(in Input, targetCols, batchCols []Column) ([]string, error)
 		}
 	}
 	s := snap{in: in, c: c, checkCols: checkCols, target: relation(in.Schema, in.Name), batch: batchRelation(in),
-		now: "TIMESTAMP '" + in.Now.UTC().Format("2006-01-02 15:04:05.999999") + "'"}
-	stmts := []string{s.duplicateCheck()}
-	if c.Strategy == "timestamp" {
-		stmts = append(stmts, "SELECT error("+quoteString("snapshot "+in.Name+": ")+" || count(*) || "+
-			quoteString(" rows have a NULL updated_at ("+c.UpdatedAt+") — filter them out or coalesce the column in the model")+
-			") FROM "+s.batch+" WHERE "+quoteIdent(c.UpdatedAt)+" IS NULL HAVING count(*) > 0")
-	}
+		now: timestampLiteral(in.Now)}
+	stmts := s.checks()
 	if targetCols == nil {
 		return append(stmts, s.create()...), nil
 	}
@@ -197,6 +223,18 @@ type snap struct {
 	batch      string
 	now        string // the run's time as a TIMESTAMP literal
 	hasDeleted bool   // the target has elt_is_deleted
+}
+
+// checks fail the run when a key appears twice in the batch or, for the
+// timestamp strategy, a row has a NULL updated_at.
+func (s snap) checks() []string {
+	out := []string{s.duplicateCheck()}
+	if s.c.Strategy == "timestamp" {
+		out = append(out, "SELECT error("+quoteString("snapshot "+s.in.Name+": ")+" || count(*) || "+
+			quoteString(" rows have a NULL updated_at ("+s.c.UpdatedAt+") — filter them out or coalesce the column in the model")+
+			") FROM "+s.batch+" WHERE "+quoteIdent(s.c.UpdatedAt)+" IS NULL HAVING count(*) > 0")
+	}
+	return out
 }
 
 // duplicateCheck fails the run when a key appears twice in the batch.
@@ -240,13 +278,19 @@ func (s snap) create() []string {
 	case ExistingTable:
 		out = append(out, "DROP TABLE IF EXISTS "+s.target)
 	}
+	return append(out, "CREATE TABLE "+s.target+" AS SELECT "+s.firstColumns()+" FROM "+s.batch, "DROP TABLE "+s.batch)
+}
+
+// firstColumns is the select list of a first run: every source column and
+// the metadata of a current first version.
+func (s snap) firstColumns() string {
 	from := s.updatedAt("")
 	cols := "*, " + s.scdID("", from, false) + " AS " + SnapshotScdID + ", " + from + " AS " + SnapshotUpdatedAt + ", " +
 		from + " AS " + SnapshotValidFrom + ", CAST(NULL AS TIMESTAMP) AS " + SnapshotValidTo
 	if s.c.HardDeletes == "new_record" {
 		cols += ", false AS " + SnapshotIsDeleted
 	}
-	return append(out, "CREATE TABLE "+s.target+" AS SELECT "+cols+" FROM "+s.batch, "DROP TABLE "+s.batch)
+	return cols
 }
 
 // update returns the statements of a run over an existing target: the

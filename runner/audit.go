@@ -234,9 +234,11 @@ func scalarInt(ctx context.Context, q querier, query string) (int64, error) {
 	return -1, fmt.Errorf("unexpected value %T of %s", res.Rows[0][0], query)
 }
 
-// profiled reports whether n's columns are profiled after a build: nodes
-// holding data (tables, incremental models, seeds, snapshots) and any node
-// a drift test watches.
+// profiled reports whether n's columns are profiled after a build: tables
+// and seeds (rebuilt whole, so a scan more is cheap) and any node a drift
+// test watches. Incremental models and snapshots are profiled only when
+// watched: a profile scans the whole table, which would make a one-day
+// incremental run cost as much as a full refresh.
 func (r *run) profiled(n *manifest.Node, target string) bool {
 	if target == "" {
 		return false
@@ -247,11 +249,7 @@ func (r *run) profiled(n *manifest.Node, target string) bool {
 	if n.ResourceType == manifest.Seed {
 		return true
 	}
-	switch n.Config.Materialized {
-	case "table", "incremental", "snapshot":
-		return true
-	}
-	return false
+	return n.Config.Materialized == "table"
 }
 
 // driftWatched returns the nodes some drift test of m is attached to.
