@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/lineage"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/warehouse"
@@ -146,33 +147,5 @@ func resolveLineageTarget(m *manifest.Manifest, target string) (manifest.NodeID,
 	return "", "", usagef("lineage: %q is not a model, seed or source%s", target, hint)
 }
 
-// closest returns the name nearest to s by edit distance, when close.
-func closest(s string, names []string) string {
-	best, bestD := "", 4
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+// closest returns the name nearest to s, when close (see diag.Suggest).
+func closest(s string, names []string) string { return diag.Suggest(s, names) }

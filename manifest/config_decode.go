@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/elt-dev/elt/diag"
 )
 
 // configEnums lists the values accepted by config keys that take one word
@@ -418,52 +420,14 @@ func describe(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-// DidYouMean returns the candidate closest to name by edit distance, or ""
-// when none is close enough to be a plausible typo. Ties go to the
-// alphabetically first candidate, so the answer is stable.
+// DidYouMean returns the candidate other than name closest to it, or ""
+// (see diag.Suggest).
 func DidYouMean(name string, candidates []string) string {
-	best, bestD := "", -1
-	limit := len(name) / 3
-	if limit < 2 {
-		limit = 2
-	}
-	sorted := append([]string(nil), candidates...)
-	sort.Strings(sorted)
-	for _, c := range sorted {
-		if c == name {
-			continue
-		}
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
-		if d <= limit && (bestD < 0 || d < bestD) {
-			best, bestD = c, d
+	others := make([]string, 0, len(candidates))
+	for _, c := range candidates {
+		if c != name {
+			others = append(others, c)
 		}
 	}
-	return best
-}
-
-// editDistance is the optimal-string-alignment distance between a and b,
-// by rune: insertions, deletions, substitutions and adjacent swaps cost 1.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
+	return diag.Suggest(name, others)
 }

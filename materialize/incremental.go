@@ -106,6 +106,13 @@ func Incremental(in Input) (Plan, error) {
 		}
 		return swap(in, query), nil
 	}
+	return batchPlan(in), nil
+}
+
+// batchPlan builds the model's rows into a temp batch table (the plan's
+// Staging); Publish later applies the batch to the target in the same
+// transaction.
+func batchPlan(in Input) Plan {
 	batch := batchRelation(in)
 	return Plan{
 		Target:      relation(in.Schema, in.Name),
@@ -117,7 +124,7 @@ func Incremental(in Input) (Plan, error) {
 			"DROP TABLE IF EXISTS " + batch,
 			"CREATE TEMP TABLE " + quoteIdent(in.Name+BatchSuffix) + " AS " + selectSQL(in.SQL),
 		},
-	}, nil
+	}
 }
 
 // Publish returns the statements that apply a built batch (see

@@ -87,18 +87,7 @@ func Snapshot(in Input) (Plan, error) {
 	if in.Existing != ExistingTable {
 		return snapshotFirstRun(in), nil
 	}
-	batch := batchRelation(in)
-	return Plan{
-		Target:      relation(in.Schema, in.Name),
-		Staging:     batch,
-		HasRows:     true,
-		Main:        1,
-		Incremental: true,
-		Build: []string{
-			"DROP TABLE IF EXISTS " + batch,
-			"CREATE TEMP TABLE " + quoteIdent(in.Name+BatchSuffix) + " AS " + selectSQL(in.SQL),
-		},
-	}, nil
+	return batchPlan(in), nil
 }
 
 // snapshotFirstRun plans a snapshot whose table does not exist yet: every

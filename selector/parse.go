@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 )
 
@@ -158,7 +159,7 @@ func (c *criterion) checkMethod() error {
 		c.method, c.key = methodConfig, key
 	case !contains(methods, c.method):
 		hint := suggest(c.method, methods[1:])
-		if head, rest, ok := strings.Cut(c.method, "."); ok && levenshtein(strings.ToLower(head), methodConfig) <= 2 {
+		if head, rest, ok := strings.Cut(c.method, "."); ok && diag.Suggest(head, []string{methodConfig}) == methodConfig {
 			hint = fmt.Sprintf(" — did you mean %q?", methodConfig+"."+rest)
 		}
 		return fmt.Errorf("unknown selector method %q%s (methods: config.<key>, %s)", c.method, hint, strings.Join(methods[1:], ", "))
@@ -225,40 +226,10 @@ func contains(list []string, s string) bool {
 }
 
 // suggest returns ` — did you mean "x"?` for the candidate closest to s, or
-// "" when none is close.
+// "" when none is close (see diag.Suggest).
 func suggest(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(s), c)
-		if bestD < 0 || d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
+	if best := diag.Suggest(s, candidates); best != "" {
+		return fmt.Sprintf(" — did you mean %q?", best)
 	}
-	if bestD < 0 || bestD > max(2, len(s)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" — did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
