@@ -3,8 +3,6 @@ package materialize
 import (
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,20 +76,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := render(p)
-			path := filepath.Join("testdata", tt.name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./materialize -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("plan differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			golden(t, tt.name+".sql", got)
 		})
 	}
 }

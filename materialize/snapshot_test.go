@@ -1,8 +1,6 @@
 package materialize
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,20 +61,7 @@ func TestSnapshotAndCDCGolden(t *testing.T) {
 				}
 				got += "\n-- incremental publish\n" + strings.Join(stmts, "\n\n") + "\n"
 			}
-			path := filepath.Join("testdata", tt.name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./materialize -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("plan differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			golden(t, tt.name+".sql", got)
 		})
 	}
 }
