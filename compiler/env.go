@@ -69,9 +69,30 @@ func (l *sourceLoader) Inherit(string) (loaders.Loader, error) { return l, nil }
 func parseTemplate(file, src string) (*exec.Template, error) {
 	t, err := exec.NewTemplate(file, templateConfig, &sourceLoader{name: file, src: src}, parseEnv)
 	if err != nil {
-		return nil, translate(err, file, 0)
+		te := translate(err, file, 0)
+		if te.Line == 0 {
+			te.Line = lexErrorLine(src)
+		}
+		return nil, te
 	}
 	return t, nil
+}
+
+// lexErrorLine returns the line of the first lexer error in src, or 0.
+// Gonja's parser reports lexer errors (an unexpected delimiter, say)
+// without a line; the error token still knows its byte offset.
+func lexErrorLine(src string) int {
+	s := tokens.LexAll(src, templateConfig)
+	for !s.End() {
+		s.Next()
+	}
+	if !s.IsError() {
+		return 0
+	}
+	if tok := s.Current(); tok.Line > 0 {
+		return tok.Line
+	}
+	return 1 + strings.Count(src[:min(s.Current().Pos, len(src))], "\n")
 }
 
 // macroControl is a {% macro %} or {% test %} block. Rendering it binds the

@@ -85,7 +85,11 @@ func explain(err error, known []string) (int, string) {
 		if strings.Contains(se.Message, "unclosed comment") || se.Raw == "unclosed comment" {
 			return se.Line, "template syntax error: unclosed comment — close {# with #}"
 		}
-		if se.Raw != "" {
+		switch {
+		case strings.HasPrefix(se.Raw, "Unexpected delimiter "):
+			// A lexer error: Raw holds the lexer's message, not source text.
+			msg = "unexpected " + strings.TrimPrefix(se.Raw, "Unexpected delimiter ") + " — close {{ with }} and {% with %}"
+		case se.Raw != "":
 			msg += fmt.Sprintf(" (near %q)", se.Raw)
 		}
 		if tag := parseTag(err); tag != "" {
