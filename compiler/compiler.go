@@ -129,6 +129,7 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 
 	m := c.manifest()
 	c.checkCycles(m)
+	c.checkStreams(m)
 	for _, u := range all {
 		c.diags.Append(u.diags)
 	}

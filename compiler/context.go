@@ -168,6 +168,9 @@ func source(st *renderState, va *exec.VarArgs) (any, error) {
 	c := st.c
 	if n := c.sources[manifest.SourceID(src, table)]; n != nil {
 		st.dep(n.ID)
+		if n.IsStreamSource() {
+			return st.streamSourceRelation(n)
+		}
 		return st.batchFiltered(relation{expr: n.Relation, Schema: n.Schema, Identifier: n.Alias}, n), nil
 	}
 	tables, ok := c.sourceTables[src]

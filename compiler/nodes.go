@@ -42,7 +42,21 @@ func (c *compilation) buildSources() {
 				HivePartitioning: t.HivePartitioning, Options: t.Options,
 				LoadedAtField: t.LoadedAtField, EventTime: t.EventTime, Freshness: freshness(t.Freshness),
 			}
-			if t.Path != "" {
+			if t.Stream != nil {
+				info.Stream = streamInfo(t)
+			}
+			if t.Path == "" && info.Stream != nil {
+				n.Alias = t.Name
+				if info.Stream.Path != "" {
+					expr, err := landingReader(t, info.Stream)
+					if err != nil {
+						c.diags.Errorf(t.Pos, "source %s.%s: %v", src.Name, t.Name, err)
+						continue
+					}
+					n.Relation = expr
+					info.Format = info.Stream.Format
+				}
+			} else if t.Path != "" {
 				expr, err := readerExpr(t)
 				if err != nil {
 					c.diags.Errorf(t.Pos, "source %s.%s: %v", src.Name, t.Name, err)
@@ -135,6 +149,12 @@ func sqlLiteral(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "NULL", nil
+	case [][2]string: // an ordered mapping of strings, e.g. columns
+		parts := make([]string, len(x))
+		for i, kv := range x {
+			parts[i] = sqlString(kv[0]) + ": " + sqlString(kv[1])
+		}
+		return "{" + strings.Join(parts, ", ") + "}", nil
 	case string:
 		return sqlString(x), nil
 	case bool:

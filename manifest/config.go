@@ -5,7 +5,7 @@ package manifest
 // their value kinds, and a key outside Keys is an error at load time.
 type Config struct {
 	Enabled      bool           `json:"enabled"`
-	Materialized string         `json:"materialized,omitempty"` // view|table|incremental|ephemeral|external|snapshot
+	Materialized string         `json:"materialized,omitempty"` // view|table|incremental|ephemeral|external|snapshot|stream
 	Schema       string         `json:"schema,omitempty"`
 	Alias        string         `json:"alias,omitempty"`
 	Tags         []string       `json:"tags,omitempty"`
@@ -26,6 +26,10 @@ type Config struct {
 	Lookback            int      `json:"lookback,omitempty"`
 	ForwardOnly         bool     `json:"forward_only,omitempty"`
 	FullRefresh         *bool    `json:"full_refresh,omitempty"`
+
+	// Stream models: windows older than the newest event time minus
+	// Watermark are final (e.g. "20 minutes").
+	Watermark string `json:"watermark,omitempty"`
 
 	// External models.
 	Location string `json:"location,omitempty"`
@@ -93,7 +97,7 @@ var Keys = map[string]KeyKind{
 	"incremental_strategy": KindString, "unique_key": KindStringList, "updated_at": KindString,
 	"delete_condition": KindString, "on_schema_change": KindString, "partition_by": KindStringList,
 	"event_time": KindString, "batch_size": KindString, "begin": KindString, "lookback": KindInt,
-	"forward_only": KindBool, "full_refresh": KindBool,
+	"forward_only": KindBool, "full_refresh": KindBool, "watermark": KindString,
 	"location": KindString, "format": KindString,
 	"strategy": KindString, "check_cols": KindStringList, "hard_deletes": KindString,
 	"quarantine": KindQuarantine, "max_quarantine_ratio": KindFloat, "contract": KindContract,
@@ -104,7 +108,7 @@ var Keys = map[string]KeyKind{
 }
 
 // Materializations lists the values "materialized" accepts.
-var Materializations = []string{"view", "table", "incremental", "ephemeral", "external", "snapshot"}
+var Materializations = []string{"view", "table", "incremental", "ephemeral", "external", "snapshot", "stream"}
 
 // IncrementalStrategies lists the values "incremental_strategy" accepts.
 var IncrementalStrategies = []string{"append", "merge", "delete+insert", "insert_overwrite", "microbatch"}

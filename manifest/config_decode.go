@@ -165,6 +165,11 @@ func checkStringValue(key, s string) (string, error) {
 		}
 		return "", fmt.Errorf("%s %q is not allowed — %suse one of: %s", key, s, hint, strings.Join(allowed, ", "))
 	}
+	if key == "watermark" {
+		if _, err := ParseWatermark(s); err != nil {
+			return "", err
+		}
+	}
 	if key == "retry_delay" {
 		if _, err := time.ParseDuration(s); err != nil {
 			return "", fmt.Errorf("retry_delay %q is not a duration — write it like \"2s\" or \"1m30s\"", s)
@@ -228,6 +233,8 @@ func (c *Config) Apply(key string, v any) error {
 		c.Lookback = val.(int)
 	case "forward_only":
 		c.ForwardOnly = val.(bool)
+	case "watermark":
+		c.Watermark = val.(string)
 	case "full_refresh":
 		b := val.(bool)
 		c.FullRefresh = &b

@@ -39,6 +39,8 @@ func TestApply(t *testing.T) {
 		{name: "quarantine shape", layers: [][2]any{{"quarantine", []any{map[string]any{"name": "x"}}}}, wantErr: `needs both name and condition`},
 		{name: "contract key", layers: [][2]any{{"contract", map[string]any{"enforce": true}}}, wantErr: `unknown key "enforce" in config contract`},
 		{name: "duration", layers: [][2]any{{"retry_delay", "soon"}}, wantErr: `retry_delay "soon" is not a duration`},
+		{name: "watermark", layers: [][2]any{{"watermark", "20 minutez"}}, wantErr: `watermark "20 minutez" is not a duration — write it like '20 minutes'`},
+		{name: "watermark negative", layers: [][2]any{{"watermark", "-5m"}}, wantErr: `watermark "-5m" must be positive`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +79,7 @@ func TestApplyCoversKeys(t *testing.T) {
 	}
 	enumSample := map[string]string{"materialized": "table", "incremental_strategy": "merge",
 		"on_schema_change": "fail", "batch_size": "day", "strategy": "check", "hard_deletes": "ignore",
-		"severity": "warn", "format": "csv", "retry_delay": "1s"}
+		"severity": "warn", "format": "csv", "retry_delay": "1s", "watermark": "20 minutes"}
 	for key, kind := range Keys {
 		c := DefaultConfig()
 		v := sample[kind]

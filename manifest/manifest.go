@@ -163,6 +163,34 @@ type SourceInfo struct {
 	LoadedAtField    string         `json:"loaded_at_field,omitempty"`
 	EventTime        string         `json:"event_time,omitempty"`
 	Freshness        *Freshness     `json:"freshness,omitempty"`
+	// Stream is set on a stream source: stream models read its new
+	// events batch by batch.
+	Stream *StreamInfo `json:"stream,omitempty"`
+}
+
+// StreamInfo is a stream source's input: a landing folder or a Kafka topic.
+type StreamInfo struct {
+	// Path is the landing folder's glob relative to the project; empty
+	// for Kafka.
+	Path   string     `json:"path,omitempty"`
+	Kafka  *KafkaInfo `json:"kafka,omitempty"`
+	Format string     `json:"format"` // json (newline-delimited) | csv | parquet
+	// Settle is how long a landed file must stay unchanged before it is
+	// read (a Go duration); empty for the default.
+	Settle   string `json:"settle,omitempty"`
+	MaxFiles int    `json:"max_files,omitempty"`
+	// Columns are the declared columns and types, in order, when every
+	// declared column has a data_type: the events are read with exactly
+	// these types instead of inferring them batch by batch.
+	Columns [][2]string `json:"columns,omitempty"`
+	// Options are the source's reader options (options:).
+	Options map[string]any `json:"options,omitempty"`
+}
+
+// KafkaInfo names a Kafka topic.
+type KafkaInfo struct {
+	Brokers []string `json:"brokers"`
+	Topic   string   `json:"topic"`
 }
 
 // Freshness holds a source's warn and error thresholds.

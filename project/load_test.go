@@ -132,7 +132,7 @@ func TestLoadFullValues(t *testing.T) {
 	check("model config", ev.Config["pre_hook"].V, []any{"select 1"})
 	check("model tests", ev.Tests[0].Args, map[string]any{"combination_of_columns": []any{"event_id", "user_id"}})
 	col := ev.Columns[0]
-	check("col", []any{col.Name, col.DataType, col.Meta, col.Tags, col.Pos.Line}, []any{"event_id", "bigint", map[string]any{"pii": false}, []string{"key"}, 41})
+	check("col", []any{col.Name, col.DataType, col.Meta, col.Tags, col.Pos.Line}, []any{"event_id", "bigint", map[string]any{"pii": false}, []string{"key"}, 47})
 	check("test names", []string{col.Tests[0].Name, col.Tests[1].Name, col.Tests[2].Name, col.Tests[3].Name, col.Tests[4].Name},
 		[]string{"unique", "not_null", "accepted_values", "relationships", "accepted_range"})
 	check("accepted_values", []any{col.Tests[2].Args, col.Tests[2].Config["severity"].V}, []any{map[string]any{"values": []any{int64(1), int64(2), int64(3)}}, "warn"})
@@ -146,13 +146,17 @@ func TestLoadFullValues(t *testing.T) {
 	check("seed props", p.SeedProps["codes"].Config["column_types"].V, map[string]any{"code": "varchar"})
 
 	src := p.Sources[0]
-	check("source", []any{src.Name, src.Meta, src.Tags, len(src.Tables)}, []any{"raw", map[string]any{"owner": "data"}, []string{"raw"}, 3})
+	check("source", []any{src.Name, src.Meta, src.Tags, len(src.Tables)}, []any{"raw", map[string]any{"owner": "data"}, []string{"raw"}, 5})
 	events := src.Tables[0]
 	check("events", []any{events.Path, events.Format, events.HivePartitioning, events.Options, events.LoadedAtField, events.EventTime},
 		[]any{"data/raw/events/date=*/*.csv", "csv", true, map[string]any{"header": true, "delim": ","}, "event_ts", "event_ts"})
 	check("freshness", events.Freshness, &Freshness{WarnAfter: &Period{1, "day"}, ErrorAfter: &Period{3, "day"}})
 	check("logins format", src.Tables[1].Format, "parquet")
-	check("legacy", []any{src.Tables[2].Schema, src.Tables[2].Identifier, src.Tables[2].Freshness == nil}, []any{"legacy", "old_events", true})
+	check("legacy", []any{src.Tables[4].Schema, src.Tables[4].Identifier, src.Tables[4].Freshness == nil}, []any{"legacy", "old_events", true})
+	check("landing stream", *src.Tables[2].Stream, StreamSource{Path: "data/landing/purchases/*.jsonl", Format: "json", Settle: "250ms", MaxFiles: 100,
+		Pos: src.Tables[2].Stream.Pos})
+	kafka := src.Tables[3].Stream
+	check("kafka stream", []any{kafka.Format, kafka.Kafka.Brokers, kafka.Kafka.Topic, kafka.Path}, []any{"json", []string{"localhost:9092"}, "purchases", ""})
 
 	u := p.UnitTests[0]
 	check("unit", []any{u.Name, u.Model, u.Description, len(u.Given)}, []any{"dedup_keeps_latest", "stg_events", "Keep the newest row per key.", 2})

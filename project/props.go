@@ -299,7 +299,7 @@ func (c *fileCtx) sourceTable(n *yaml.Node, source string) *SourceTable {
 	}
 	where := describeEntry("table", name, source)
 	m.check(where, "name", "description", "path", "format", "hive_partitioning", "options", "schema",
-		"identifier", "loaded_at_field", "event_time", "freshness", "columns", "data_tests", "tests", "meta", "tags")
+		"identifier", "loaded_at_field", "event_time", "freshness", "stream", "columns", "data_tests", "tests", "meta", "tags")
 	t := &SourceTable{
 		Name:             name,
 		Description:      m.str("description"),
@@ -336,6 +336,15 @@ func (c *fileCtx) sourceTable(n *yaml.Node, source string) *SourceTable {
 	}
 	if fn := m.get("freshness"); !isNull(fn) {
 		t.Freshness = c.freshness(fn, where)
+	}
+	if sn := m.get("stream"); !isNull(sn) {
+		t.Stream = c.streamSource(sn, where)
+		if t.Stream != nil && t.EventTime == "" {
+			c.errorf(sn, "stream %s needs event_time: the column with each event's time, which windows and the watermark use — add event_time: <column>", where)
+		}
+		if t.Stream != nil && (t.Identifier != "" || t.Schema != "") {
+			c.errorf(sn, "%s has both a stream and a schema/identifier — a stream source reads its stream: block only", where)
+		}
 	}
 	return t
 }

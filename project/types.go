@@ -152,11 +152,39 @@ type SourceTable struct {
 	LoadedAtField    string
 	EventTime        string
 	Freshness        *Freshness
-	Meta             map[string]any
-	Tags             []string
-	Columns          []*ColumnProps
-	Tests            []*TestSpec
-	Pos              diag.Pos
+	// Stream is set on a stream source (stream:): new events arrive as
+	// files in a landing folder or as Kafka records.
+	Stream  *StreamSource
+	Meta    map[string]any
+	Tags    []string
+	Columns []*ColumnProps
+	Tests   []*TestSpec
+	Pos     diag.Pos
+}
+
+// StreamSource is a source table's stream: block. Exactly one of Path and
+// Kafka is set.
+type StreamSource struct {
+	// Path is the landing folder's glob, relative to the project.
+	Path string
+	// Kafka is set for a Kafka topic.
+	Kafka *KafkaSource
+	// Format is the events' format: json (newline-delimited; Kafka's only
+	// format), csv or parquet; derived from Path's extension when empty.
+	Format string
+	// Settle is how long a landed file's size and modification time must
+	// stay unchanged before it is read, as a Go duration ("500ms").
+	Settle string
+	// MaxFiles bounds the files of one batch (0: the default).
+	MaxFiles int
+	Pos      diag.Pos
+}
+
+// KafkaSource names a Kafka topic.
+type KafkaSource struct {
+	Brokers []string
+	Topic   string
+	Pos     diag.Pos
 }
 
 // Freshness holds freshness thresholds.

@@ -1,0 +1,2 @@
+{{ config(materialized='stream', watermark='soon') }}
+select user_id from {{ source('live', 'purchases') }}

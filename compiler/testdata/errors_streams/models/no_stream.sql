@@ -1,0 +1,2 @@
+{{ config(materialized='stream') }}
+select 1 as x

@@ -1,0 +1,4 @@
+{{ config(materialized='stream') }}
+select user_id from {{ source('live', 'purchases') }}
+union all
+select user_id from {{ source('live', 'clicks') }}
