@@ -213,6 +213,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.retryCommand(),
 		a.scheduleCommand(),
 		a.historyCommand(),
+		a.streamCommand(),
+		a.serveCommand(),
 	)
 	return root
 }

@@ -95,7 +95,7 @@ func TestUnsupported(t *testing.T) {
 	}{
 		{manifest.Config{Materialized: "incremental", IncrementalStrategy: "stream"}, "materialized='incremental' with incremental_strategy='stream' is not supported yet", true},
 		{manifest.Config{Materialized: "snapshot"}, "a snapshot needs a unique_key — set unique_key to the column (or list of columns) identifying a row", false},
-		{manifest.Config{Materialized: "tabel"}, `unknown materialization "tabel" — use one of view, table, incremental, ephemeral, external, snapshot`, false},
+		{manifest.Config{Materialized: "tabel"}, `unknown materialization "tabel" — use one of view, table, incremental, ephemeral, external, snapshot, stream`, false},
 	}
 	for _, tt := range tests {
 		in := model("", "", "select 1")

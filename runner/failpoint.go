@@ -16,7 +16,9 @@ import (
 // step with an error, "transient" fails each of the first N hits with an
 // error that looks like a DuckDB I/O error (so retries apply). Points:
 // node-plan (every node's build), interval-after-build,
-// interval-before-commit, interval-after-commit, external-before-move.
+// interval-before-commit, interval-after-commit, external-before-move,
+// stream-before-commit (inside a micro-batch's transaction, after all its
+// work), stream-after-commit.
 const FailpointEnv = "ELT_FAILPOINT"
 
 type failpointSpec struct {

@@ -51,6 +51,9 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	if n.IsMicrobatch() {
 		return r.executeMicrobatch(ctx, n, in, nr)
 	}
+	if n.IsStream() {
+		return r.executeStream(ctx, n, nr)
+	}
 	if n.Config.Materialized == "external" {
 		in.Location, in.WriteDir = r.externalDirs(n, in.Name)
 	}

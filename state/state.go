@@ -31,11 +31,11 @@ type DB interface {
 // migration interrupted before its version row is written can run again.
 // Append new versions; never edit a released one. Version 1 is still open
 // (nothing is released): each capability keeps its tables in its own file
-// (intervals.go, quality.go, snapshots.go, history.go) and Migrate re-runs
+// (intervals.go, quality.go, snapshots.go, history.go, stream.go) and Migrate re-runs
 // version 1's idempotent statements every time, so a development database
 // picks up tables added since it was created.
 var migrations = [][]string{
-	concat(coreTables, intervalTables, qualityTables, snapshotTables, historyTables),
+	concat(coreTables, intervalTables, qualityTables, snapshotTables, historyTables, streamTables),
 }
 
 // coreTables are the invocations and node results every run writes.

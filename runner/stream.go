@@ -1,0 +1,344 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/materialize"
+	"github.com/elt-dev/elt/state"
+	"github.com/elt-dev/elt/stream"
+	"github.com/elt-dev/elt/warehouse"
+)
+
+// StreamOptions configure a StreamModel.
+type StreamOptions struct {
+	// RunID is recorded with the positions each batch commits.
+	RunID string
+	// ProjectDir resolves landing folders; TargetDir holds Kafka's batch
+	// files (under stream/).
+	ProjectDir, TargetDir string
+	// FullRefresh drops the model, its quarantine and its window state
+	// and forgets its positions in the first batch's transaction, so the
+	// stream is read again from its start.
+	FullRefresh bool
+	// MaxEvents bounds a Kafka batch (0: the reader's default).
+	MaxEvents int
+	// Now returns the current time (time.Now when nil).
+	Now func() time.Time
+}
+
+// BatchStats describe one committed micro-batch.
+type BatchStats struct {
+	Files int
+	// Events were read; Accepted went into the model; Quarantined went to
+	// <model>__quarantine (Late of them for being late).
+	Events, Accepted, Quarantined, Late int64
+	// Rows is how many rows (windows) the batch wrote.
+	Rows int64
+	// MaxEventTime is the newest event time seen so far; LateBefore the
+	// watermark: events before it are late.
+	MaxEventTime, LateBefore time.Time
+	// Lag is how long the batch's oldest input waited, up to its commit.
+	Lag      time.Duration
+	Duration time.Duration
+}
+
+// StreamModel runs the micro-batches of one stream model. Each batch is
+// one transaction that writes the model's rows, its quarantine, its
+// retained window events, its watermark and the positions it read up to;
+// the reader hands out only what follows the committed positions. So a
+// batch that fails or is killed is redone whole by the next, and an event
+// is counted exactly once. A StreamModel is used by one goroutine at a
+// time.
+type StreamModel struct {
+	Node *manifest.Node
+	src  *manifest.Node
+	db   *warehouse.DB
+	opts StreamOptions
+
+	reader    stream.Reader
+	watermark time.Duration
+	// wm is the committed watermark row, loaded by the first batch.
+	wm      *state.StreamWatermark
+	loaded  bool
+	exists  bool
+	refresh bool
+}
+
+// NewStreamModel prepares the stream model id of m: it reads the model's
+// committed positions and opens its stream source.
+func NewStreamModel(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, id manifest.NodeID, opts StreamOptions) (*StreamModel, error) {
+	n := m.Nodes[id]
+	if n == nil || !n.IsStream() {
+		return nil, fmt.Errorf("%s is not a stream model", id)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &StreamModel{Node: n, db: db, opts: opts, refresh: opts.FullRefresh}
+	for _, dep := range n.DependsOn {
+		if d := m.Nodes[dep]; d != nil && d.IsStreamSource() {
+			s.src = d
+		}
+	}
+	if s.src == nil {
+		return nil, fmt.Errorf("%s reads no stream source", n.Name)
+	}
+	if n.Config.Watermark != "" {
+		w, err := manifest.ParseWatermark(n.Config.Watermark)
+		if err != nil {
+			return nil, err
+		}
+		s.watermark = w
+	}
+	var committed []stream.Position
+	if !opts.FullRefresh {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ps, err := state.StreamPositions(ctx, c, string(n.ID))
+		c.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			committed = append(committed, stream.Position{Key: p.Key, Offset: p.Offset})
+		}
+	}
+	info := s.src.Source.Stream
+	var err error
+	if info.Kafka != nil {
+		s.reader, err = stream.NewKafka(ctx, stream.KafkaConfig{
+			Brokers: info.Kafka.Brokers, Topic: info.Kafka.Topic, MaxEvents: opts.MaxEvents,
+			TmpDir: filepath.Join(opts.TargetDir, "stream", n.Name),
+		}, committed)
+	} else {
+		var settle time.Duration
+		if info.Settle != "" {
+			settle, _ = time.ParseDuration(info.Settle) // checked at load
+		}
+		s.reader, err = stream.NewLanding(stream.LandingConfig{
+			ProjectDir: opts.ProjectDir, Glob: info.Path, Format: info.Format, Settle: settle, MaxFiles: info.MaxFiles,
+		}, committed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("source %s.%s: %w", s.src.Source.SourceName, s.src.Source.TableName, err)
+	}
+	return s, nil
+}
+
+// Close releases the model's reader.
+func (s *StreamModel) Close() error {
+	if s.reader == nil {
+		return nil
+	}
+	err := s.reader.Close()
+	s.reader = nil
+	return err
+}
+
+// Watermark returns the committed watermark row, nil before the first
+// batch.
+func (s *StreamModel) Watermark() *state.StreamWatermark { return s.wm }
+
+// Batch runs one micro-batch over what arrived since the last one. It
+// returns false when there was nothing to do (no new input, and the model
+// exists or cannot be created before its first event).
+func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
+	started := s.opts.Now()
+	var st BatchStats
+	b, err := s.reader.Next(ctx)
+	if err != nil {
+		return st, false, err
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		s.reader.Abort(b)
+		return st, false, err
+	}
+	defer c.Close()
+	if !s.loaded {
+		if err := s.load(ctx, c); err != nil {
+			s.reader.Abort(b)
+			return st, false, err
+		}
+	}
+	info := s.src.Source.Stream
+	reader := materialize.StreamReader(b.Format, b.Files, info.Columns, info.Options)
+	if b.Empty() {
+		reader = materialize.StreamReader(info.Format, nil, info.Columns, info.Options)
+		if (s.exists && !s.refresh) || (reader == "" && !s.refresh) {
+			s.reader.Abort(b)
+			return st, false, nil
+		}
+	}
+	st.Files = len(b.Files)
+	wm := state.StreamWatermark{NodeID: string(s.Node.ID), Fingerprint: s.Node.Fingerprint}
+	if s.wm != nil && !s.refresh {
+		wm = *s.wm
+	}
+	exists := s.exists && !s.refresh
+	sb := materialize.StreamBatch{
+		Schema: schemaOf(s.Node), Name: nameOf(s.Node), SQL: s.Node.CompiledSQL,
+		EventTime: s.src.Source.EventTime, WindowColumn: s.Node.Config.EventTime, UniqueKey: s.Node.Config.UniqueKey,
+		Watermark: s.watermark > 0, Rules: s.Node.Config.Quarantine, Reader: reader,
+		LateBefore: wm.LateBefore, RunID: s.opts.RunID,
+	}
+	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
+		if s.refresh {
+			if err := tx.Exec(ctx, strings.Join(append(sb.StreamDrop(), state.ClearStreamSQL(string(s.Node.ID))), ";\n")); err != nil {
+				return err
+			}
+		}
+		if reader == "" { // a full refresh before any event, without declared columns
+			return nil
+		}
+		res, err := tx.Query(ctx, strings.Join(sb.StreamLoad(), ";\n"))
+		if err != nil {
+			return err
+		}
+		row := res.Rows[0]
+		st.Events, st.Accepted, st.Late = toInt(row[0]), toInt(row[1]), toInt(row[2])
+		st.Quarantined = st.Events - st.Accepted
+		minE, _ := row[3].(time.Time)
+		maxE, _ := row[4].(time.Time)
+		if st.Accepted > 0 || !exists {
+			var floor time.Time
+			if sb.Watermark && exists && st.Accepted > 0 {
+				f, err := windowStart(ctx, tx, sb, minE, exists)
+				if err != nil {
+					return err
+				}
+				floor = laterOf(f, wm.LateBefore)
+			}
+			res, err := tx.Query(ctx, strings.Join(sb.StreamUpsert(exists, floor), ";\n"))
+			if err != nil {
+				return err
+			}
+			st.Rows = toInt(res.Rows[0][0])
+		}
+		wm.MaxEventTime = laterOf(wm.MaxEventTime, maxE)
+		if sb.Watermark && !wm.MaxEventTime.IsZero() {
+			lb, err := windowStart(ctx, tx, sb, wm.MaxEventTime.Add(-s.watermark), true)
+			if err != nil {
+				return err
+			}
+			wm.LateBefore = laterOf(wm.LateBefore, lb)
+		}
+		wm.Events += st.Events
+		wm.LateEvents += st.Late
+		wm.Batches++
+		wm.Fingerprint = s.Node.Fingerprint
+		wm.Updated = s.opts.Now().UTC()
+		positions := make([]state.StreamPosition, len(b.Positions))
+		for i, p := range b.Positions {
+			positions[i] = state.StreamPosition{Key: p.Key, Offset: p.Offset}
+		}
+		tx.Finally(sb.StreamTrim(wm.LateBefore)...)
+		tx.Finally(state.RecordStreamWatermarkSQL(wm))
+		if sql := state.RecordStreamPositionsSQL(string(s.Node.ID), s.opts.RunID, positions, wm.Updated); sql != "" {
+			tx.Finally(sql)
+		}
+		return failpoint("stream-before-commit")
+	})
+	if err != nil {
+		s.reader.Abort(b)
+		if ctx.Err() != nil {
+			return st, false, ctx.Err()
+		}
+		return st, false, s.batchError(b, err)
+	}
+	s.reader.Commit(b)
+	s.refresh = false
+	s.exists = reader != "" || s.exists
+	s.wm = &wm
+	st.MaxEventTime, st.LateBefore = wm.MaxEventTime, wm.LateBefore
+	now := s.opts.Now()
+	if !b.Oldest.IsZero() {
+		st.Lag = now.Sub(b.Oldest)
+	}
+	st.Duration = now.Sub(started)
+	return st, true, failpoint("stream-after-commit")
+}
+
+// load reads the committed watermark and whether the model exists.
+func (s *StreamModel) load(ctx context.Context, c *warehouse.Conn) error {
+	wm, err := state.StreamWatermarkOf(ctx, c, string(s.Node.ID))
+	if err != nil {
+		return err
+	}
+	schema, name := schemaOf(s.Node), nameOf(s.Node)
+	n, err := scalarInt(ctx, c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "+
+		warehouse.QuoteString(schema)+" AND table_name = "+warehouse.QuoteString(name)+" AND table_type = 'BASE TABLE'")
+	if err != nil {
+		return err
+	}
+	s.wm, s.exists, s.loaded = wm, n > 0, true
+	return nil
+}
+
+// batchError names the batch's input in a failed batch's error.
+func (s *StreamModel) batchError(b *stream.Batch, err error) error {
+	where := "no new events"
+	switch len(b.Files) {
+	case 0:
+	case 1:
+		where = "file " + s.rel(b.Files[0])
+	default:
+		where = fmt.Sprintf("%d files from %s", len(b.Files), s.rel(b.Files[0]))
+	}
+	if errors.Is(err, errInjected) {
+		return err
+	}
+	return fmt.Errorf("batch of %s: %w — nothing of it was committed; fix the input or the model and run again", where, err)
+}
+
+func (s *StreamModel) rel(p string) string {
+	if r, err := filepath.Rel(s.opts.ProjectDir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// windowStart returns the start of the window holding t: as the model
+// computes it for a probe event, else the target's latest window at or
+// before t (see materialize.StreamWindowQuery); zero when neither knows.
+func windowStart(ctx context.Context, q querier, sb materialize.StreamBatch, t time.Time, exists bool) (time.Time, error) {
+	res, err := q.Query(ctx, sb.StreamWindowQuery(t, exists))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 2 {
+		return time.Time{}, fmt.Errorf("window of %s: unexpected result %v", t, res.Rows)
+	}
+	if probe, ok := res.Rows[0][0].(time.Time); ok {
+		return probe, nil
+	}
+	known, _ := res.Rows[0][1].(time.Time)
+	return known, nil
+}
+
+// laterOf returns the later of a and b, a zero time counting as earliest.
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// PrepareStreams brings elt_state up to date before stream models run
+// outside a Run (elt stream).
+func PrepareStreams(ctx context.Context, db *warehouse.DB) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.InTx(ctx, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) })
+}

@@ -1,0 +1,236 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Landing folder defaults.
+const (
+	// DefaultSettle is how long a landed file must stay unchanged before
+	// it is read.
+	DefaultSettle = 500 * time.Millisecond
+	// DefaultMaxFiles bounds the files of one batch.
+	DefaultMaxFiles = 1000
+	// unterminatedGrace is how long a JSON or CSV file whose last line has
+	// no newline is taken for one still being written.
+	unterminatedGrace = time.Minute
+)
+
+// LandingConfig configures a landing-folder stream source.
+type LandingConfig struct {
+	// ProjectDir is the directory Glob is relative to.
+	ProjectDir string
+	// Glob selects the landed files, relative to ProjectDir ("**" allowed).
+	Glob string
+	// Format is "json" (newline-delimited), "csv" or "parquet".
+	Format string
+	// Settle is how long a file's size and modification time must stay
+	// unchanged before it is read; DefaultSettle when zero.
+	Settle time.Duration
+	// MaxFiles bounds the files of one batch; DefaultMaxFiles when zero.
+	MaxFiles int
+	// Now returns the current time; time.Now when nil (tests set it).
+	Now func() time.Time
+}
+
+// landing is a Reader over a landing folder. A file is read once: when it
+// is complete — its size and modification time unchanged for Settle, and a
+// JSON or CSV file ending in a newline (a writer appending lines has
+// usually stopped mid-line) — and not yet committed. Files are handed out
+// in arrival order: modification time, then name. A writer that renames a
+// finished file into place (write x.jsonl.tmp, rename to x.jsonl) never
+// exposes a partial file; names starting with "." or ending in .tmp,
+// .part or .inprogress are never read. A landed file is immutable: one that
+// changes after it was read is not read again.
+type landing struct {
+	cfg       LandingConfig
+	committed map[string]bool
+	// pending is the batch handed out and not yet committed or aborted.
+	pending map[string]bool
+	// seen is each candidate's size and modification time at the last
+	// look, so a file still growing is recognised even when its
+	// modification time is old.
+	seen map[string]fileStamp
+}
+
+type fileStamp struct {
+	size  int64
+	mtime time.Time
+}
+
+// NewLanding returns a Reader over the landing folder cfg names, which
+// skips the files of committed (positions keyed by relative path).
+func NewLanding(cfg LandingConfig, committed []Position) (Reader, error) {
+	if cfg.Glob == "" {
+		return nil, fmt.Errorf("landing folder: empty path glob — set stream.path")
+	}
+	if !doublestar.ValidatePattern(filepath.ToSlash(cfg.Glob)) {
+		return nil, fmt.Errorf("landing folder: %q is not a valid glob — check stream.path", cfg.Glob)
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
+	if cfg.MaxFiles <= 0 {
+		cfg.MaxFiles = DefaultMaxFiles
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := &landing{cfg: cfg, committed: map[string]bool{}, pending: map[string]bool{}, seen: map[string]fileStamp{}}
+	for _, p := range committed {
+		if !strings.HasPrefix(p.Key, "kafka:") {
+			l.committed[p.Key] = true
+		}
+	}
+	return l, nil
+}
+
+type candidate struct {
+	rel   string
+	abs   string
+	size  int64
+	mtime time.Time
+}
+
+// Next lists the folder and hands out the complete files not yet read.
+func (l *landing) Next(ctx context.Context) (*Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pattern := filepath.ToSlash(l.cfg.Glob)
+	matches, err := doublestar.Glob(os.DirFS(l.cfg.ProjectDir), pattern, doublestar.WithFilesOnly())
+	if err != nil {
+		return nil, fmt.Errorf("landing folder %s: %w", l.cfg.Glob, err)
+	}
+	now := l.cfg.Now()
+	var ready []candidate
+	live := make(map[string]bool, len(matches))
+	for _, rel := range matches {
+		if l.committed[rel] || l.pending[rel] || skippedName(rel) {
+			continue
+		}
+		live[rel] = true
+		abs := filepath.Join(l.cfg.ProjectDir, filepath.FromSlash(rel))
+		fi, err := os.Stat(abs)
+		if err != nil {
+			continue // removed or renamed since the listing
+		}
+		c := candidate{rel: rel, abs: abs, size: fi.Size(), mtime: fi.ModTime()}
+		if l.complete(c, now) {
+			ready = append(ready, c)
+		}
+	}
+	for rel := range l.seen {
+		if !live[rel] {
+			delete(l.seen, rel)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool {
+		if !ready[i].mtime.Equal(ready[j].mtime) {
+			return ready[i].mtime.Before(ready[j].mtime)
+		}
+		return ready[i].rel < ready[j].rel
+	})
+	if len(ready) > l.cfg.MaxFiles {
+		ready = ready[:l.cfg.MaxFiles]
+	}
+	b := &Batch{Format: l.cfg.Format, Events: -1}
+	for _, c := range ready {
+		b.Files = append(b.Files, c.abs)
+		b.Positions = append(b.Positions, Position{Key: c.rel, Offset: c.size})
+		if b.Oldest.IsZero() || c.mtime.Before(b.Oldest) {
+			b.Oldest = c.mtime
+		}
+		l.pending[c.rel] = true
+		delete(l.seen, c.rel)
+	}
+	return b, nil
+}
+
+// complete reports whether c can be read: not empty, its modification
+// time at least Settle old, its size and modification time the same as at
+// this reader's previous look (a copy that keeps an old mtime still grows),
+// and, for line formats, ending in a newline unless it has been left so
+// for a minute.
+func (l *landing) complete(c candidate, now time.Time) bool {
+	st, seenBefore := l.seen[c.rel]
+	changed := seenBefore && (st.size != c.size || !st.mtime.Equal(c.mtime))
+	l.seen[c.rel] = fileStamp{size: c.size, mtime: c.mtime}
+	if changed || c.size == 0 {
+		return false
+	}
+	age := now.Sub(c.mtime)
+	if age < l.cfg.Settle {
+		return false
+	}
+	if l.cfg.Format == "json" || l.cfg.Format == "csv" {
+		if age < unterminatedGrace && !endsWithNewline(c.abs) {
+			return false
+		}
+	}
+	return true
+}
+
+// skippedName reports names that by convention are still being written.
+func skippedName(rel string) bool {
+	base := rel[strings.LastIndexByte(rel, '/')+1:]
+	if strings.HasPrefix(base, ".") {
+		return true
+	}
+	for _, suf := range []string{".tmp", ".part", ".inprogress", ".crdownload"} {
+		if strings.HasSuffix(base, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// endsWithNewline reports whether the file's last byte is '\n'.
+func endsWithNewline(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.Seek(-1, io.SeekEnd); err != nil {
+		return false
+	}
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return b[0] == '\n'
+}
+
+// Commit marks b's files read for good.
+func (l *landing) Commit(b *Batch) {
+	if b == nil {
+		return
+	}
+	for _, p := range b.Positions {
+		l.committed[p.Key] = true
+		delete(l.pending, p.Key)
+	}
+}
+
+// Abort makes b's files due again.
+func (l *landing) Abort(b *Batch) {
+	if b == nil {
+		return
+	}
+	for _, p := range b.Positions {
+		delete(l.pending, p.Key)
+	}
+}
+
+// Close does nothing: a landing folder holds no resources.
+func (l *landing) Close() error { return nil }
