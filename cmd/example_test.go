@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -110,6 +111,37 @@ func TestExampleProject(t *testing.T) {
 		t.Errorf("%d training rows use features from after their label time", got)
 	}
 
+	// The stream model purchases_10m, built from the landing folder, holds
+	// every deduplicated purchase once, in the 10-minute window of its
+	// event time; the training set's window is the user's latest one that
+	// ended by the label time.
+	if got, want := asInt(scalar("select sum(purchases_10m) from main.purchases_10m")), int64(len(purchases)); got != want {
+		t.Errorf("sum(purchases_10m) = %d, want %d (one per purchase)", got, want)
+	}
+	windows := map[string]int64{}
+	for _, p := range purchases {
+		windows[fmt.Sprintf("%s %s", p.user, p.ts.Truncate(10*time.Minute).Format("2006-01-02 15:04"))]++
+	}
+	res, err := db.Query(ctx, "select user_id, strftime(window_start, '%Y-%m-%d %H:%M'), purchases_10m from main.purchases_10m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != len(windows) {
+		t.Errorf("purchases_10m has %d windows, want %d", len(res.Rows), len(windows))
+	}
+	for _, r := range res.Rows {
+		if k := fmt.Sprintf("%v %v", r[0], r[1]); windows[k] != asInt(r[2]) {
+			t.Errorf("window %s: purchases_10m = %v, want %d", k, r[2], windows[k])
+		}
+	}
+	if got := asInt(scalar(`select count(*) from main.training_set t
+		where last_purchase_window_end > label_ts
+		   or last_purchase_window_end is distinct from (
+		        select max(window_start) + interval 10 minute from main.purchases_10m p
+		        where p.user_id = t.user_id and p.window_start + interval 10 minute <= t.label_ts)`)); got != 0 {
+		t.Errorf("%d training rows do not hold the latest purchase window ended by their label time", got)
+	}
+
 	// A hand-computed feature: the user with the most purchases, on the
 	// day of their last purchase — spend over the trailing 7 days in euros
 	// (per-day sums rounded to cents, as fct_user_daily does) and logins
@@ -150,6 +182,7 @@ func TestExampleProject(t *testing.T) {
 type feedRow struct {
 	user, day, country string
 	amount             float64
+	ts                 time.Time // the event time
 }
 
 // readFeed reads every CSV under dir (hive-partitioned by ingest date) and
@@ -193,6 +226,9 @@ func readFeed(t *testing.T, dir, tieBreak string) map[string]feedRow {
 			c := cand{
 				row:    feedRow{user: rec[col["user_id"]], day: rec[col["event_ts"]][:10]},
 				ingest: rec[col["ingest_ts"]],
+			}
+			if c.row.ts, err = time.Parse("2006-01-02 15:04:05", rec[col["event_ts"]]); err != nil {
+				t.Fatalf("%s: event_ts %q: %v", f, rec[col["event_ts"]], err)
 			}
 			if i, ok := col["amount"]; ok {
 				c.row.amount, _ = strconv.ParseFloat(rec[i], 64)

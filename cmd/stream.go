@@ -179,7 +179,7 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 	if pr.json {
 		ev := event{"model": m.Node.Name, "files": st.Files, "events": st.Events, "accepted": st.Accepted,
 			"quarantined": st.Quarantined, "late": st.Late, "rows": st.Rows, "events_per_s": int64(rate),
-			"lag_s": st.Lag.Seconds(), "duration_s": st.Duration.Seconds()}
+			"lag_s": st.Lag.Seconds(), "duration_s": st.Duration.Seconds(), "compacted": st.Compacted}
 		if !st.MaxEventTime.IsZero() {
 			ev["max_event_time"] = st.MaxEventTime.UTC().Format(time.RFC3339Nano)
 		}
@@ -201,6 +201,9 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 	}
 	if !st.LateBefore.IsZero() {
 		fmt.Fprintf(&b, " · watermark %s", st.LateBefore.UTC().Format("2006-01-02 15:04:05"))
+	}
+	if st.Compacted {
+		b.WriteString(" · table re-sorted by key")
 	}
 	pr.Infof("%s", b.String())
 }

@@ -28,8 +28,8 @@ import (
 // A failed audit rolls the transaction back, so the last published data and
 // state stay, and the node fails, so its dependants are skipped. Each test
 // audit is also reported as a test result of its own. Tests with several
-// parents, warn tests and tests of nodes outside the run run as ordinary
-// graph nodes after their parents.
+// parents, warn tests, tests of nodes outside the run and tests of nodes
+// built batch by batch run as ordinary graph nodes after their parents.
 
 // auditTests are the tests each node runs as audits, by node id.
 type auditTests map[manifest.NodeID][]*manifest.Node
@@ -57,7 +57,7 @@ func planAudits(m *manifest.Manifest, g *dag.Graph, runnable []manifest.NodeID) 
 			}
 		}
 		if len(parents) != 1 || !in[parents[0]] || !isRunnable(m.Nodes[parents[0]]) ||
-			m.Nodes[parents[0]].ResourceType == manifest.Test {
+			m.Nodes[parents[0]].ResourceType == manifest.Test || batchedNode(m.Nodes[parents[0]]) {
 			continue
 		}
 		audits[parents[0]] = append(audits[parents[0]], n)
@@ -73,6 +73,11 @@ func planAudits(m *manifest.Manifest, g *dag.Graph, runnable []manifest.NodeID) 
 	}
 	return audits, g.Subgraph(keep)
 }
+
+// batchedNode reports nodes built in several transactions (microbatch
+// intervals, stream micro-batches): their tests run after them as
+// ordinary graph nodes, on the result of every batch.
+func batchedNode(n *manifest.Node) bool { return n.IsMicrobatch() || n.IsStream() }
 
 // auditState is what a node's audits produced, reported after the node's
 // transaction ends.

@@ -46,6 +46,9 @@ type BatchStats struct {
 	// Lag is how long the batch's oldest input waited, up to its commit.
 	Lag      time.Duration
 	Duration time.Duration
+	// Compacted says the batch was followed by rewriting the table sorted
+	// by its lookup key.
+	Compacted bool
 }
 
 // StreamModel runs the micro-batches of one stream model. Each batch is
@@ -68,7 +71,15 @@ type StreamModel struct {
 	loaded  bool
 	exists  bool
 	refresh bool
+	// sortedRows is the table's size when it was last written sorted, and
+	// unsorted the rows appended since (see compact).
+	sortedRows, unsorted int64
 }
+
+// compactMinRows is the fewest appended rows that make a stream model's
+// table be rewritten sorted; compaction also waits until the appended
+// rows are half as many as the sorted ones.
+var compactMinRows int64 = 50000 // a variable for tests
 
 // NewStreamModel prepares the stream model id of m: it reads the model's
 // committed positions and opens its stream source.
@@ -122,6 +133,9 @@ func NewStreamModel(ctx context.Context, db *warehouse.DB, m *manifest.Manifest,
 		var settle time.Duration
 		if info.Settle != "" {
 			settle, _ = time.ParseDuration(info.Settle) // checked at load
+			if settle == 0 {
+				settle = -1 // settle: 0s — read files as soon as they are listed
+			}
 		}
 		s.reader, err = stream.NewLanding(stream.LandingConfig{
 			ProjectDir: opts.ProjectDir, Glob: info.Path, Format: info.Format, Settle: settle, MaxFiles: info.MaxFiles,
@@ -255,6 +269,11 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		return st, false, s.batchError(b, err)
 	}
 	s.reader.Commit(b)
+	if !exists {
+		s.sortedRows, s.unsorted = st.Rows, 0
+	} else {
+		s.unsorted += st.Rows
+	}
 	s.refresh = false
 	s.exists = reader != "" || s.exists
 	s.wm = &wm
@@ -263,8 +282,38 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 	if !b.Oldest.IsZero() {
 		st.Lag = now.Sub(b.Oldest)
 	}
-	st.Duration = now.Sub(started)
-	return st, true, failpoint("stream-after-commit")
+	if err := failpoint("stream-after-commit"); err != nil {
+		return st, true, err
+	}
+	if st.Compacted, err = s.compact(ctx, c, sb); err != nil {
+		return st, true, err
+	}
+	st.Duration = s.opts.Now().Sub(started)
+	return st, true, nil
+}
+
+// compact rewrites the model's table sorted by its lookup key once enough
+// rows were appended since the last time, in a transaction of its own:
+// it changes the rows' order, never their content.
+func (s *StreamModel) compact(ctx context.Context, c *warehouse.Conn, sb materialize.StreamBatch) (bool, error) {
+	stmt := sb.StreamCompact()
+	if stmt == "" || s.unsorted < compactMinRows || s.unsorted < s.sortedRows/2 {
+		return false, nil
+	}
+	var rows int64
+	err := c.InTx(ctx, func(tx *warehouse.Tx) error {
+		if err := tx.Exec(ctx, stmt); err != nil {
+			return err
+		}
+		n, err := tx.RowCount(ctx, sb.StreamTarget())
+		rows = n
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("rewrite %s sorted: %w", sb.StreamTarget(), err)
+	}
+	s.sortedRows, s.unsorted = rows, 0
+	return true, nil
 }
 
 // load reads the committed watermark and whether the model exists.
@@ -280,6 +329,11 @@ func (s *StreamModel) load(ctx context.Context, c *warehouse.Conn) error {
 		return err
 	}
 	s.wm, s.exists, s.loaded = wm, n > 0, true
+	if s.exists {
+		if s.sortedRows, err = scalarInt(ctx, c, "SELECT count(*) FROM "+warehouse.Relation(schema, name)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -34,7 +34,8 @@ type LandingConfig struct {
 	// Format is "json" (newline-delimited), "csv" or "parquet".
 	Format string
 	// Settle is how long a file's size and modification time must stay
-	// unchanged before it is read; DefaultSettle when zero.
+	// unchanged before it is read; DefaultSettle when zero, none when
+	// negative (for writers that rename finished files into place).
 	Settle time.Duration
 	// MaxFiles bounds the files of one batch; DefaultMaxFiles when zero.
 	MaxFiles int
@@ -76,8 +77,11 @@ func NewLanding(cfg LandingConfig, committed []Position) (Reader, error) {
 	if !doublestar.ValidatePattern(filepath.ToSlash(cfg.Glob)) {
 		return nil, fmt.Errorf("landing folder: %q is not a valid glob — check stream.path", cfg.Glob)
 	}
-	if cfg.Settle <= 0 {
+	switch {
+	case cfg.Settle == 0:
 		cfg.Settle = DefaultSettle
+	case cfg.Settle < 0:
+		cfg.Settle = 0
 	}
 	if cfg.MaxFiles <= 0 {
 		cfg.MaxFiles = DefaultMaxFiles
