@@ -173,6 +173,14 @@ func (b *builder) lookupRelation(from *manifest.Node, schema, name string) (mani
 	if schema != "" {
 		key = lower(schema + "." + name)
 	}
+	if schema == "" && name == manifest.StreamEventsToken {
+		// A stream model's batch of events: its stream source.
+		for _, d := range from.DependsOn {
+			if n := b.man.Nodes[d]; n != nil && n.IsStreamSource() {
+				return d, true
+			}
+		}
+	}
 	cands := b.relIdx[key]
 	for _, c := range cands {
 		for _, d := range from.DependsOn {

@@ -197,6 +197,9 @@ func TestExample(t *testing.T) {
 		"model.churn_labels.churned":       "filter:label_dates.label_ts filter:stg_logins.event_ts",
 		"model.churn_labels.label_ts":      "value:label_dates.label_ts",
 		"model.stg_purchases.country_code": "value:raw.purchases.country",
+		// A stream model reads its stream source's events.
+		"model.purchases_10m.amount_10m":           "value:live.purchases.amount",
+		"model.training_set.last_window_purchases": "value:purchases_10m.purchases_10m",
 	}
 	for ref, deps := range want {
 		i := strings.LastIndexByte(ref, '.')
