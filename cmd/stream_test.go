@@ -394,3 +394,26 @@ func TestStreamServeWhileStreaming(t *testing.T) {
 		t.Errorf("no stop line:\n%s", out.String())
 	}
 }
+
+// TestStreamModelChangeAsksForFullRefresh: a stream model whose SQL gains
+// a column cannot upsert into its old table; the error says to rebuild it.
+func TestStreamModelChangeAsksForFullRefresh(t *testing.T) {
+	dir := streamProject(t, "")
+	land(t, dir, "001.jsonl", [3]int{1, 0, 5})
+	mustElt(t, dir, "stream", "--once")
+	model := filepath.Join(dir, "models", "purchases_10m.sql")
+	b, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(model, bytes.Replace(b, []byte("count(*) as purchases_10m,"), []byte("count(*) as purchases_10m, max(amount) as max_amount,"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	land(t, dir, "002.jsonl", [3]int{1, 1, 5})
+	code, out := elt(t, dir, "stream", "--once")
+	if code != 1 || !strings.Contains(out, "the model changed since its table was built") || !strings.Contains(out, "--full-refresh") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	mustElt(t, dir, "stream", "--once", "--full-refresh")
+	expectRows(t, dir, "select purchases_10m, max_amount from purchases_10m", "2 5")
+}

@@ -350,6 +350,10 @@ func (s *StreamModel) batchError(b *stream.Batch, err error) error {
 	if errors.Is(err, errInjected) {
 		return err
 	}
+	if s.wm != nil && s.wm.Fingerprint != "" && s.wm.Fingerprint != s.Node.Fingerprint {
+		return fmt.Errorf("batch of %s: %w — nothing of it was committed; the model changed since its table was built: "+
+			"run elt stream --once --full-refresh -s %s to rebuild it from the start of its stream", where, err, s.Node.Name)
+	}
 	return fmt.Errorf("batch of %s: %w — nothing of it was committed; fix the input or the model and run again", where, err)
 }
 
