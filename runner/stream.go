@@ -49,6 +49,13 @@ type BatchStats struct {
 	// Compacted says the batch was followed by rewriting the table sorted
 	// by its lookup key.
 	Compacted bool
+	// Changed says the batch wrote the table; ChangedFrom is then the
+	// earliest window (event_time value) whose rows it replaced: rows of
+	// earlier windows are as before. ChangedFrom is zero when rows of any
+	// window may have changed (the table was (re)created, or the model has
+	// no watermark and upserts by key).
+	Changed     bool
+	ChangedFrom time.Time
 }
 
 // StreamModel runs the micro-batches of one stream model. Each batch is
@@ -236,6 +243,7 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 				return err
 			}
 			st.Rows = toInt(res.Rows[0][0])
+			st.Changed, st.ChangedFrom = true, floor
 		}
 		wm.MaxEventTime = laterOf(wm.MaxEventTime, maxE)
 		if sb.Watermark && !wm.MaxEventTime.IsZero() {
