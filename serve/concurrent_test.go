@@ -18,8 +18,8 @@ import (
 
 // TestReadsWhileWriting serves lookups over HTTP while another goroutine
 // commits transactions of two rows each into the same database: every
-// answer succeeds, holds whole transactions only (an even count), and
-// never goes back in time.
+// answer succeeds, holds whole transactions only (an even count), never
+// goes back in time, and the last ones see every row.
 func TestReadsWhileWriting(t *testing.T) {
 	db := openFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,6 +107,93 @@ func TestReadsWhileWriting(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadsWhileReplacing serves lookups over HTTP while another
+// connection replaces the table 20 times with a copy sorted by its key, as
+// elt stream rewrites a stream model's table: the cached statements and
+// metadata then name a table that was dropped, yet every answer is a 200
+// with the right rows. (DuckDB rebinds a prepared statement whose table
+// was replaced; a lookup failing with a catalog or binder error anyway is
+// prepared again and retried once.)
+func TestReadsWhileReplacing(t *testing.T) {
+	db := openFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Enough rows that a replacement takes a while; user 1 keeps its 3.
+	if err := db.Exec(ctx, `INSERT INTO main.purchases_10m
+		SELECT 1000 + i % 5000, TIMESTAMP '2025-01-01' + to_minutes(i // 5000), i, 1.00, 'DE' FROM range(200000) t(i)`); err != nil {
+		t.Fatal(err)
+	}
+	addr, done := startServer(t, ctx, NewHandler(db, features))
+
+	const replacements = 20
+	var replaced atomic.Bool
+	writerErr := make(chan error, 1)
+	go func() {
+		defer replaced.Store(true)
+		c, err := db.Conn(ctx)
+		if err != nil {
+			writerErr <- err
+			return
+		}
+		defer c.Close()
+		for range replacements {
+			err := c.InTx(ctx, func(tx *warehouse.Tx) error {
+				return tx.Exec(ctx, `CREATE OR REPLACE TABLE main.purchases_10m AS
+					SELECT * FROM main.purchases_10m ORDER BY user_id, window_start`)
+			})
+			if err != nil {
+				writerErr <- err
+				return
+			}
+		}
+		writerErr <- nil
+	}()
+
+	var wg sync.WaitGroup
+	var requests atomic.Int64
+	errs := make(chan error, 8)
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !replaced.Load() {
+				target, want := "/features/purchases_10m?user_id=1", 3
+				switch r {
+				case 1:
+					target, want = "/features/purchases_10m?user_id=1&latest=true", 1
+				case 2:
+					target, want = "/features/purchases_10m?user_id=1007&user_id=1&limit=20", 20
+				}
+				var ans struct {
+					Count int `json:"count"`
+				}
+				if err := fetch(addr, target, &ans); err != nil {
+					errs <- err
+					return
+				}
+				if ans.Count != want {
+					errs <- fmt.Errorf("%s: %d rows, want %d", target, ans.Count, want)
+					return
+				}
+				requests.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := <-writerErr; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d lookups during %d replacements", requests.Load(), replacements)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

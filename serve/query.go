@@ -206,7 +206,7 @@ func baseType(t string) string {
 // (a failure is reported by badValue).
 func bindValue(col warehouse.Column, v string) (any, error) {
 	bad := func() error {
-		return badRequest("value %q for %s is not a %s", v, col.Name, col.Type)
+		return notOfType(v, col)
 	}
 	switch typ := baseType(col.Type); typ {
 	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT":
@@ -251,6 +251,21 @@ func bindValue(col warehouse.Column, v string) (any, error) {
 	return v, nil
 }
 
+// notOfType is the 400 for a value v that is not of col's type.
+func notOfType(v string, col warehouse.Column) *apiError {
+	return badRequest("value %q for %s is not %s %s", v, col.Name, article(col.Type), col.Type)
+}
+
+// article is the indefinite article of a type name as it is read aloud:
+// "an" before A, E, I and O (an INTEGER, an INTERVAL), "a" otherwise (a
+// BIGINT, and a UUID or a UBIGINT, whose U sounds like "you").
+func article(typ string) string {
+	if typ != "" && strings.ContainsRune("AEIOaeio", rune(typ[0])) {
+		return "an"
+	}
+	return "a"
+}
+
 // conversion reports whether err is DuckDB failing to cast a bound value.
 func conversion(err error) bool {
 	var we *warehouse.Error
@@ -268,7 +283,7 @@ func (h *Handler) badValue(ctx context.Context, req *request, cause error) error
 				continue
 			}
 			if _, err := h.db.Query(ctx, "SELECT CAST(? AS "+f.col.Type+")", a); err != nil {
-				return badRequest("value %q for %s is not a %s", f.raw[i], f.col.Name, f.col.Type)
+				return notOfType(f.raw[i], f.col)
 			}
 		}
 	}

@@ -207,51 +207,8 @@ func (h *Handler) meta(ctx context.Context, m *model) (*tableMeta, error) {
 	for i, c := range cols {
 		t.index[c.Name] = i
 	}
-	h.ensureIndex(ctx, m, t)
 	m.meta.Store(t)
 	return t, nil
-}
-
-// ensureIndex creates, when missing, an ART index on the first key column
-// of m (unique_key minus event_time), named <table>__elt_serve: DuckDB
-// then answers an equality lookup on it by reading the matching rows
-// instead of scanning the whole column, which a table stored in event
-// order (as stream models append) would need for every request. The index
-// lives with the table, and goes away when elt replaces the table. A
-// failure to create it only costs speed, so it is not reported.
-func (h *Handler) ensureIndex(ctx context.Context, m *model, t *tableMeta) {
-	keys := keyColumns(m)
-	if len(keys) == 0 {
-		if len(m.UniqueKey) == 0 {
-			return
-		}
-		keys = m.UniqueKey
-	}
-	col, ok := t.index[keys[0]]
-	if !ok || !indexable(t.cols[col].Type) {
-		return
-	}
-	schema, table, ok := warehouse.SplitRelation(m.Relation)
-	if !ok {
-		return
-	}
-	res, err := h.db.Query(ctx, `SELECT count(*) FROM duckdb_indexes() WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND index_name = ?`,
-		schema, table, table+indexSuffix)
-	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(0) {
-		return
-	}
-	h.db.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+warehouse.QuoteIdent(table+indexSuffix)+" ON "+m.Relation+
-		" ("+warehouse.QuoteIdent(t.cols[col].Name)+")")
-}
-
-// indexSuffix ends the name of the index ensureIndex creates.
-const indexSuffix = "__elt_serve"
-
-// indexable reports whether DuckDB can index a column of type typ: scalar
-// types only.
-func indexable(typ string) bool {
-	return !strings.ContainsAny(typ, "[]") && !strings.HasPrefix(typ, "STRUCT") &&
-		!strings.HasPrefix(typ, "MAP") && !strings.HasPrefix(typ, "UNION")
 }
 
 // forget drops m's cached metadata and prepared statements, after its

@@ -238,3 +238,15 @@ func TestRecover(t *testing.T) {
 		t.Fatalf("status %d: %s", status, body)
 	}
 }
+
+// TestArticle checks the article of the type in "value … is not a(n) …".
+func TestArticle(t *testing.T) {
+	for _, c := range []struct{ typ, want string }{
+		{"INTEGER", "an"}, {"INTERVAL", "an"}, {"ENUM('a')", "an"}, {"BIGINT", "a"}, {"UUID", "a"},
+		{"UBIGINT", "a"}, {"DECIMAL(10,2)", "a"}, {"TIMESTAMP WITH TIME ZONE", "a"}, {"", "a"},
+	} {
+		if got := article(c.typ); got != c.want {
+			t.Errorf("article(%q) = %q, want %q", c.typ, got, c.want)
+		}
+	}
+}
