@@ -121,10 +121,17 @@ func sortKeys(dst, src []byte) ([]byte, []byte, error) {
 	}
 	switch src[0] {
 	case '{':
+		// Members are copied to dst as they come, then reordered in place
+		// only when their keys are out of order: encoding/json writes map
+		// keys sorted, so most objects need no reordering.
 		type member struct {
-			key, value []byte
+			key        string // unquoted
+			start, end int    // the member's "key":value in dst
 		}
-		var members []member
+		var buf [16]member
+		members := buf[:0]
+		base := len(dst)
+		dst = append(dst, '{')
 		src = src[1:]
 		for len(src) > 0 && src[0] != '}' {
 			if src[0] == ',' {
@@ -134,28 +141,31 @@ func sortKeys(dst, src []byte) ([]byte, []byte, error) {
 			if n < 0 || n >= len(src) || src[n] != ':' {
 				return nil, nil, fmt.Errorf("manifest encoding: bad object key")
 			}
-			key := src[:n]
-			val, rest, err := sortKeys(nil, src[n+1:])
-			if err != nil {
+			if len(members) > 0 {
+				dst = append(dst, ',')
+			}
+			start := len(dst)
+			dst = append(dst, src[:n+1]...)
+			var err error
+			key := unquoteKey(src[:n])
+			if dst, src, err = sortKeys(dst, src[n+1:]); err != nil {
 				return nil, nil, err
 			}
-			members = append(members, member{key, val})
-			src = rest
+			members = append(members, member{key, start, len(dst)})
 		}
 		if len(src) == 0 {
 			return nil, nil, fmt.Errorf("manifest encoding: unterminated object")
 		}
-		sort.SliceStable(members, func(i, j int) bool {
-			return unquoteKey(members[i].key) < unquoteKey(members[j].key)
-		})
-		dst = append(dst, '{')
-		for i, m := range members {
-			if i > 0 {
-				dst = append(dst, ',')
+		if !sort.SliceIsSorted(members, func(i, j int) bool { return members[i].key < members[j].key }) {
+			body := append([]byte(nil), dst[base+1:]...)
+			sort.SliceStable(members, func(i, j int) bool { return members[i].key < members[j].key })
+			dst = dst[:base+1]
+			for i, m := range members {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, body[m.start-base-1:m.end-base-1]...)
 			}
-			dst = append(dst, m.key...)
-			dst = append(dst, ':')
-			dst = append(dst, m.value...)
 		}
 		return append(dst, '}'), src[1:], nil
 	case '[':
