@@ -66,8 +66,19 @@ func loadDirectPlan(tb testing.TB, dir string, withTests bool) *directPlan {
 			sql = strings.NewReplacer(manifest.BatchStartToken, "0001-01-01 00:00:00",
 				manifest.BatchEndToken, "9999-12-31 00:00:00").Replace(sql)
 		}
+		cfg := n.Config
+		if n.IsStream() {
+			// DuckDB alone would build a stream model as one table over
+			// every landed file: read the stream source's files directly.
+			for _, dep := range n.DependsOn {
+				if d := m.Nodes[dep]; d != nil && d.IsStreamSource() {
+					sql = strings.ReplaceAll(sql, manifest.StreamEventsToken, d.Relation)
+				}
+			}
+			cfg.Materialized = "table"
+		}
 		in := materialize.Input{Resource: n.ResourceType, Schema: n.Schema, Name: n.Alias,
-			SQL: sql, Config: n.Config}
+			SQL: sql, Config: cfg}
 		if in.Schema == "" || in.Name == "" {
 			s, a, _ := warehouse.SplitRelation(n.Relation)
 			in.Schema, in.Name = s, a
