@@ -322,6 +322,22 @@ func TestStreamKafkaEndToEnd(t *testing.T) {
 	expectRows(t, dir, "select sum(pos_offset) from elt_state.stream_positions where node_id = 'model.clicks'", "20")
 	mustElt(t, dir, "stream", "--once", "-s", "clicks")
 	expectRows(t, dir, "select count(*) from clicks", "15")
+
+	// Killed inside the batch's transaction, and right after its commit:
+	// the next process reads every record once.
+	for i, point := range []string{"stream-before-commit", "stream-after-commit"} {
+		produce(20+10*i, 30+10*i)
+		var out syncBuffer
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEltProcess$", "--", "stream", "--once", "-s", "clicks", "--project-dir", dir)
+		cmd.Env = append(os.Environ(), helperEnv+"=1", "ELT_FAILPOINT="+point)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err == nil || !strings.Contains(cmd.ProcessState.String(), "killed") {
+			t.Fatalf("%s: elt was not killed (%v):\n%s", point, err, out.String())
+		}
+		mustElt(t, dir, "stream", "--once", "-s", "clicks")
+		expectRows(t, dir, "select sum(pos_offset) from elt_state.stream_positions where node_id = 'model.clicks'", fmt.Sprint(30+10*i))
+		expectRows(t, dir, "select events from elt_state.stream_watermarks where node_id = 'model.clicks'", fmt.Sprint(30+10*i))
+	}
 }
 
 // TestStreamServeWhileStreaming runs elt stream --serve and reads
