@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,7 @@ func (a *app) serve(port int) error {
 	if err := s.openServeDB(); err != nil {
 		return err
 	}
-	_, wait, err := a.startFeatureServer(a.ctx, s, port)
+	_, wait, _, err := a.startFeatureServer(a.ctx, s, port)
 	if err != nil {
 		return err
 	}
@@ -108,27 +109,41 @@ func servableFeatures(man *manifest.Manifest) []serve.Feature {
 
 // startFeatureServer starts serving the features of s's manifest from
 // s.db (which must be open) on 127.0.0.1:port (0: any free port) and
-// prints where. It returns once the server listens: addr is its address
+// prints where. It first builds the in-memory key index of each model
+// that has one (a failure is reported, and those lookups go to DuckDB).
+// It returns once the server listens: addr is its address
 // ("127.0.0.1:8081"), and wait blocks until ctx is cancelled and the
 // requests in flight have finished, and returns the server's error. A
 // caller that writes to s.db meanwhile (elt stream --serve) shares the
-// process and the database handle with the server, whose reads see each
-// committed transaction.
-func (a *app) startFeatureServer(ctx context.Context, s *session, port int) (addr string, wait func() error, err error) {
+// process and the database handle with the server, whose DuckDB reads
+// see each committed transaction; it must call refresh after each commit
+// to a model's table with the earliest event_time whose rows it replaced
+// (zero: any), or lookups answered from the index keep the old rows.
+func (a *app) startFeatureServer(ctx context.Context, s *session, port int) (addr string, wait func() error,
+	refresh func(ctx context.Context, model string, from time.Time) error, err error) {
 	if s.db == nil {
-		return "", nil, errors.New("the feature server needs the database open")
+		return "", nil, nil, errors.New("the feature server needs the database open")
 	}
 	features := servableFeatures(s.man)
 	ln, err := serve.Listen(port)
 	if err != nil {
-		return "", nil, usagef("serve: %v", err)
+		return "", nil, nil, usagef("serve: %v", err)
+	}
+	serve.TuneGC()
+	h := serve.NewHandler(s.db, features)
+	if err := h.Warm(ctx); err != nil {
+		if ctx.Err() != nil {
+			ln.Close()
+			return "", nil, nil, ctx.Err()
+		}
+		a.printer().Errorf("warning: serve: %v — those lookups read DuckDB instead", err)
 	}
 	addr = ln.Addr().String()
 	done := make(chan error, 1)
-	go func() { done <- serve.Serve(ctx, ln, serve.NewHandler(s.db, features)) }()
+	go func() { done <- serve.Serve(ctx, ln, h) }()
 	if len(features) == 0 {
 		a.printer().Errorf("warning: no model is materialized as table, incremental, snapshot or stream — there is nothing to serve")
 	}
 	a.printer().Infof("serving features of %s on http://%s/features — Ctrl-C to stop", plural(len(features), "model"), addr)
-	return addr, func() error { return <-done }, nil
+	return addr, func() error { return <-done }, h.Refresh, nil
 }

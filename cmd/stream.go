@@ -101,19 +101,20 @@ func (a *app) stream(extra []string, f streamFlags) error {
 		models = append(models, m)
 	}
 	var wait func() error
+	var refresh func(ctx context.Context, model string, from time.Time) error
 	if f.serve {
-		_, w, err := a.startFeatureServer(a.ctx, s, f.port)
+		_, w, r, err := a.startFeatureServer(a.ctx, s, f.port)
 		if err != nil {
 			return err
 		}
-		wait = w
+		wait, refresh = w, r
 	}
 	names := make([]string, len(models))
 	for i, m := range models {
 		names[i] = m.Node.Name
 	}
 	if f.once {
-		failed := a.streamRound(models)
+		failed := a.streamRound(models, refresh)
 		if failed {
 			return failedError{}
 		}
@@ -127,7 +128,7 @@ func (a *app) stream(extra []string, f streamFlags) error {
 	tick := time.NewTicker(f.interval)
 	defer tick.Stop()
 	for a.ctx.Err() == nil {
-		a.streamRound(models)
+		a.streamRound(models, refresh)
 		select {
 		case <-a.ctx.Done():
 		case <-tick.C:
@@ -147,9 +148,11 @@ func (a *app) stream(extra []string, f streamFlags) error {
 }
 
 // streamRound runs each model's batches until nothing new is left, and
-// reports each batch. It returns whether a batch failed; a failed model
-// is retried in the next round.
-func (a *app) streamRound(models []*runner.StreamModel) (failed bool) {
+// reports each batch. When serving (refresh not nil), it refreshes the
+// feature server's index of a model after each batch that changed its
+// table. It returns whether a batch failed; a failed model is retried in
+// the next round.
+func (a *app) streamRound(models []*runner.StreamModel, refresh func(ctx context.Context, model string, from time.Time) error) (failed bool) {
 	for _, m := range models {
 		for a.ctx.Err() == nil {
 			st, ran, err := m.Batch(a.ctx)
@@ -163,6 +166,11 @@ func (a *app) streamRound(models []*runner.StreamModel) (failed bool) {
 			}
 			if !ran {
 				break
+			}
+			if refresh != nil && st.Changed {
+				if err := refresh(a.ctx, m.Node.Name, st.ChangedFrom); err != nil && a.ctx.Err() == nil {
+					a.printer().Errorf("serve: %s: %v", m.Node.Name, err)
+				}
 			}
 			a.reportBatch(m, st)
 		}

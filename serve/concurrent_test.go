@@ -17,14 +17,19 @@ import (
 )
 
 // TestReadsWhileWriting serves lookups over HTTP while another goroutine
-// commits transactions of two rows each into the same database: every
+// commits transactions of two rows each into the same database, and
+// refreshes the handler's key index after each, as elt stream does: every
 // answer succeeds, holds whole transactions only (an even count), never
 // goes back in time, and the last ones see every row.
 func TestReadsWhileWriting(t *testing.T) {
 	db := openFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, done := startServer(t, ctx, NewHandler(db, features))
+	h := NewHandler(db, features)
+	if err := h.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addr, done := startServer(t, ctx, h)
 
 	const txs = 150
 	var written atomic.Int64
@@ -45,6 +50,9 @@ func TestReadsWhileWriting(t *testing.T) {
 				}
 				return nil
 			})
+			if err == nil {
+				err = h.Refresh(ctx, "purchases_10m", time.Date(2025, 1, 1, 0, 2*i, 0, 0, time.UTC))
+			}
 			if err != nil {
 				writerErr <- err
 				return

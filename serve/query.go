@@ -61,6 +61,9 @@ func (h *Handler) lookup(ctx context.Context, name, rawQuery string) ([]byte, er
 			}
 			return nil, err
 		}
+		if body, ok := h.fromIndex(ctx, req, meta); ok {
+			return body, nil
+		}
 		body, err := h.run(ctx, req)
 		if err == nil {
 			return body, nil

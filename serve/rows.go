@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -209,36 +211,61 @@ func encode(model string, res *warehouse.Result, rows [][]any, limit int) ([]byt
 	if truncated {
 		rows = rows[:limit]
 	}
-	keys := make([][]byte, len(res.Columns))
-	for i, c := range res.Columns {
-		keys[i] = appendString(nil, c)
-	}
+	keys, types := rowLayout(res.Columns, res.Types)
 	b := make([]byte, 0, 128+64*len(rows)*len(keys))
-	b = append(b, `{"model":`...)
-	b = appendString(b, model)
-	b = append(b, `,"count":`...)
-	b = strconv.AppendInt(b, int64(len(rows)), 10)
-	b = append(b, `,"rows":[`...)
+	b = appendHead(b, model, len(rows))
 	for r, row := range rows {
 		if r > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '{')
-		for i, v := range row {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, keys[i]...)
-			b = append(b, ':')
-			b = appendValue(b, v, baseType(res.Types[i]))
-		}
-		b = append(b, '}')
+		b = appendRow(b, keys, types, row)
 	}
+	return appendTail(b, truncated), nil
+}
+
+// rowLayout returns the JSON keys (quoted) and base types of columns.
+func rowLayout(columns, types []string) (keys [][]byte, base []string) {
+	keys = make([][]byte, len(columns))
+	base = make([]string, len(columns))
+	for i, c := range columns {
+		keys[i] = appendString(nil, c)
+		base[i] = baseType(types[i])
+	}
+	return keys, base
+}
+
+// appendHead appends the start of an answer of n rows, up to the rows'
+// opening bracket.
+func appendHead(b []byte, model string, n int) []byte {
+	b = append(b, `{"model":`...)
+	b = appendString(b, model)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, `,"rows":[`...)
+}
+
+// appendTail closes an answer begun by appendHead.
+func appendTail(b []byte, truncated bool) []byte {
 	b = append(b, ']')
 	if truncated {
 		b = append(b, `,"truncated":true`...)
 	}
-	return append(b, "}\n"...), nil
+	return append(b, "}\n"...)
+}
+
+// appendRow appends row as a JSON object with keys and base types as
+// rowLayout gives them.
+func appendRow(b []byte, keys [][]byte, types []string, row []any) []byte {
+	b = append(b, '{')
+	for i, v := range row {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, keys[i]...)
+		b = append(b, ':')
+		b = appendValue(b, v, types[i])
+	}
+	return append(b, '}')
 }
 
 // appendValue appends v, a value of DuckDB type typ (without parameters)
@@ -282,6 +309,11 @@ func appendValue(b []byte, v any, typ string) []byte {
 			return appendString(b, formatUUID(x))
 		}
 		return appendString(b, base64.StdEncoding.EncodeToString(x))
+	}
+	if typ == "DECIMAL" {
+		if d, ok := appendDecimal(b, v); ok {
+			return d
+		}
 	}
 	if s, ok := v.(fmt.Stringer); ok && typ == "DECIMAL" {
 		if t := s.String(); json.Valid([]byte(t)) {
@@ -396,4 +428,62 @@ func appendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// decimalTypes caches which types are duckdb-go's Decimal: a struct of
+// Width uint8, Scale uint8 and Value *big.Int (this package must not
+// import duckdb-go).
+var decimalTypes sync.Map // reflect.Type → bool
+
+var bigIntPtr = reflect.TypeFor[*big.Int]()
+
+// appendDecimal appends a DECIMAL whose unscaled value fits an int64
+// exactly as duckdb-go's Decimal.String renders it — the digits with the
+// trailing zeros of the fraction removed — without its allocations. ok is
+// false for other values.
+func appendDecimal(b []byte, v any) ([]byte, bool) {
+	rv := reflect.ValueOf(v)
+	t := rv.Type()
+	is, known := decimalTypes.Load(t)
+	if !known {
+		is = t.Kind() == reflect.Struct && t.NumField() == 3 && t.Field(1).Name == "Scale" &&
+			t.Field(1).Type.Kind() == reflect.Uint8 && t.Field(2).Name == "Value" && t.Field(2).Type == bigIntPtr
+		decimalTypes.Store(t, is)
+	}
+	if !is.(bool) {
+		return b, false
+	}
+	n, _ := rv.Field(2).Interface().(*big.Int)
+	if n == nil || !n.IsInt64() {
+		return b, false
+	}
+	x := n.Int64()
+	if x == 0 {
+		return append(b, '0'), true
+	}
+	u := uint64(x)
+	if x < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	var buf [24]byte
+	digits := strconv.AppendUint(buf[:0], u, 10)
+	trimmed := bytes.TrimRight(digits, "0")
+	scale := int(rv.Field(1).Uint()) - (len(digits) - len(trimmed))
+	switch {
+	case scale <= 0:
+		b = append(b, trimmed...)
+		for range -scale {
+			b = append(b, '0')
+		}
+	case len(trimmed) <= scale:
+		b = append(b, '0', '.')
+		for range scale - len(trimmed) {
+			b = append(b, '0')
+		}
+		b = append(b, trimmed...)
+	default:
+		b = append(append(append(b, trimmed[:len(trimmed)-scale]...), '.'), trimmed[len(trimmed)-scale:]...)
+	}
+	return b, true
 }

@@ -9,6 +9,12 @@
 // with: nothing a client sends is ever spliced into SQL text. Reads run on
 // the database handle of the process, so they see each transaction a
 // writer in the same process (elt stream) commits, and never a partial one.
+//
+// Lookups by a model's key (user_id=42, with optional latest and limit)
+// are answered from an in-memory key index of its table instead (index.go),
+// with the same JSON: a writer in the same process must call
+// Handler.Refresh after each commit, which swaps in the re-read rows
+// atomically.
 package serve
 
 import (
@@ -53,14 +59,22 @@ const (
 
 // Handler serves the features of one database. It is safe for concurrent
 // use. Build it with NewHandler.
+//
+// Lookups by a model's key are answered from an in-memory index of its
+// table (see index.go) when the model has one: a writer in the same
+// process must then call Refresh after each commit to the model's table,
+// or those lookups keep answering the rows as they were.
 type Handler struct {
 	db     *warehouse.DB
 	models map[string]*model
 	names  []string // sorted
 	stmts  stmtCache
 	// sqlOnly makes DuckDB order and reduce every answer; tests compare
-	// it with the Go fast path.
+	// it with the Go fast path. It implies noIndex.
 	sqlOnly bool
+	// noIndex makes every lookup query DuckDB; tests compare it with the
+	// index.
+	noIndex bool
 }
 
 // model is a Feature with its cached table metadata.
@@ -70,6 +84,17 @@ type model struct {
 	// schema changed; loading holds mu so only one request reloads.
 	meta atomic.Pointer[tableMeta]
 	mu   sync.Mutex
+	// lookup is the column the key index is keyed by: the first unique_key
+	// column that is not event_time; "" when the model has no event_time
+	// or no such column, and so no index.
+	lookup string
+	// ix is the key index, nil until built or after it was dropped. ixMu
+	// serializes its builds and refreshes (readers never take it);
+	// ixRetry is the UnixNano time before which a request does not try to
+	// build it again after a build failed or the table was too big.
+	ix      atomic.Pointer[keyIndex]
+	ixMu    sync.Mutex
+	ixRetry atomic.Int64
 }
 
 // tableMeta is the columns of a model's table as DuckDB describes them.
@@ -80,8 +105,8 @@ type tableMeta struct {
 
 // NewHandler returns the handler serving features from db. Features with
 // an empty or duplicate name are ignored (the first one wins).
-func NewHandler(db *warehouse.DB, features []Feature) http.Handler {
-	return recoverer(newHandler(db, features))
+func NewHandler(db *warehouse.DB, features []Feature) *Handler {
+	return newHandler(db, features)
 }
 
 func newHandler(db *warehouse.DB, features []Feature) *Handler {
@@ -92,15 +117,30 @@ func newHandler(db *warehouse.DB, features []Feature) *Handler {
 			continue
 		}
 		f.UniqueKey = append([]string(nil), f.UniqueKey...)
-		h.models[f.Name] = &model{Feature: f}
+		m := &model{Feature: f}
+		if f.EventTime != "" {
+			for _, c := range f.UniqueKey {
+				if c != f.EventTime {
+					m.lookup = c
+					break
+				}
+			}
+		}
+		h.models[f.Name] = m
 		h.names = append(h.names, f.Name)
 	}
 	sort.Strings(h.names)
 	return h
 }
 
-// ServeHTTP routes a request.
+// ServeHTTP routes a request. A panic is answered as a JSON 500.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer recoverPanic(w)
+	h.route(w, r)
+}
+
+// route answers a request.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeError(w, &apiError{status: http.StatusMethodNotAllowed,
@@ -349,14 +389,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // connection or a stack trace.
 func recoverer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				writeError(w, fmt.Errorf("internal error: %v", p))
-			}
-		}()
+		defer recoverPanic(w)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// recoverPanic, deferred, answers a panic with a JSON 500; it re-panics
+// http.ErrAbortHandler, which aborts the response on purpose.
+func recoverPanic(w http.ResponseWriter) {
+	if p := recover(); p != nil {
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		writeError(w, fmt.Errorf("internal error: %v", p))
+	}
 }
