@@ -164,7 +164,7 @@ func TestStreamWindowsWatermarkAndLateEvents(t *testing.T) {
 	mustElt(t, dir, "stream", "--once")
 	expectRows(t, dir, "select max_event_time, late_before, events, late_events, batches from elt_state.stream_watermarks", "10:45 10:20 6 0 3") // the first run created the model empty in a batch
 	// Retained events: only those of open windows (from 10:20 on).
-	expectRows(t, dir, "select count(*), min(event_ts) from elt_state.stream__main__purchases_10m", "2 10:31")
+	expectRows(t, dir, `select count(*), min(event_ts) from elt_state."stream:main.purchases_10m"`, "2 10:31")
 
 	// Late beyond the watermark (10:05: its window is final), late but
 	// inside it (10:22, 10:33: out of order, windows still open), and a
@@ -411,25 +411,108 @@ func TestStreamServeWhileStreaming(t *testing.T) {
 	}
 }
 
-// TestStreamModelChangeAsksForFullRefresh: a stream model whose SQL gains
-// a column cannot upsert into its old table; the error says to rebuild it.
+// TestStreamModelChangeAsksForFullRefresh: once a stream model's SQL
+// changes (here its windows shrink to 5 minutes, same columns), new
+// windows would mix with the old version's: elt refuses until a full
+// refresh rebuilds it.
 func TestStreamModelChangeAsksForFullRefresh(t *testing.T) {
 	dir := streamProject(t, "")
-	land(t, dir, "001.jsonl", [3]int{1, 0, 5})
+	land(t, dir, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 6, 5})
 	mustElt(t, dir, "stream", "--once")
 	model := filepath.Join(dir, "models", "purchases_10m.sql")
 	b, err := os.ReadFile(model)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(model, bytes.Replace(b, []byte("count(*) as purchases_10m,"), []byte("count(*) as purchases_10m, max(amount) as max_amount,"), 1), 0o644); err != nil {
+	if err := os.WriteFile(model, bytes.Replace(b, []byte("interval 10 minute"), []byte("interval 5 minute"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	land(t, dir, "002.jsonl", [3]int{1, 1, 5})
+	land(t, dir, "002.jsonl", [3]int{1, 7, 5})
 	code, out := elt(t, dir, "stream", "--once")
-	if code != 1 || !strings.Contains(out, "the model changed since its table was built") || !strings.Contains(out, "--full-refresh") {
+	if code != 1 || !strings.Contains(out, "changed since its table was built") || !strings.Contains(out, "--full-refresh") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
+	expectRows(t, dir, "select window_start, purchases_10m from purchases_10m", "10:00 2")
 	mustElt(t, dir, "stream", "--once", "--full-refresh")
-	expectRows(t, dir, "select purchases_10m, max_amount from purchases_10m", "2 5")
+	expectRows(t, dir, "select window_start, purchases_10m from purchases_10m order by 1", "10:00 1\n10:05 2")
+	// Tags and docs are not what the rows mean: changing them is fine.
+	props := filepath.Join(dir, "models", "props.yml")
+	if err := os.WriteFile(props, []byte("models:\n  - name: purchases_10m\n    description: changed\n    config: {tags: [live]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	land(t, dir, "003.jsonl", [3]int{1, 8, 5})
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select window_start, purchases_10m from purchases_10m order by 1", "10:00 1\n10:05 3")
+}
+
+// TestStreamUntypedSourceKeepsTypes: without declared columns, the first
+// batch's types are kept: a later file whose amounts look like integers or
+// decimals, or that adds a field, neither changes nor breaks the state.
+func TestStreamUntypedSourceKeepsTypes(t *testing.T) {
+	dir := streamProject(t, "")
+	sources := filepath.Join(dir, "models", "sources.yml")
+	b, err := os.ReadFile(sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	untyped := string(b[:bytes.Index(b, []byte("        columns:"))])
+	if err := os.WriteFile(sources, []byte(untyped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	landRaw(t, dir, "001.jsonl", `{"user_id": 1, "amount": 1.5, "event_ts": "2026-01-01 10:00:00"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	landRaw(t, dir, "002.jsonl", `{"user_id": 1, "amount": 2, "event_ts": "2026-01-01 10:01:00", "coupon": "X"}`+"\n", time.Minute)
+	landRaw(t, dir, "003.jsonl", `{"user_id": 1, "amount": 1.25, "event_ts": "2026-01-01 10:02:00"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select purchases_10m, amount_10m from purchases_10m", "3 4.75")
+	// A restarted process reads with the same types.
+	landRaw(t, dir, "004.jsonl", `{"user_id": 1, "amount": 0.5, "event_ts": "2026-01-01 10:03:00"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select purchases_10m, amount_10m from purchases_10m", "4 5.25")
+}
+
+// TestStreamHavingModelStillFindsItsWatermark: a model whose HAVING drops
+// single events still bounds its state and quarantines late events.
+func TestStreamHavingModelStillFindsItsWatermark(t *testing.T) {
+	dir := streamProject(t, "")
+	model := filepath.Join(dir, "models", "purchases_10m.sql")
+	b, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(model, append(b, []byte("having count(*) >= 2\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for h := 0; h < 6; h++ {
+		land(t, dir, fmt.Sprintf("%03d.jsonl", h), [3]int{h + 1, h * 60, 1})
+	}
+	mustElt(t, dir, "stream", "--once")
+	// Newest 15:00 − 20 minutes = 14:40: windows before 14:40 are final.
+	expectRows(t, dir, "select late_before from elt_state.stream_watermarks", "14:40")
+	expectRows(t, dir, `select count(*) from elt_state."stream:main.purchases_10m"`, "1")
+	land(t, dir, "late.jsonl", [3]int{1, 1, 1})
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select elt_reason from purchases_10m__quarantine", "late")
+	expectRows(t, dir, "select count(*) from purchases_10m", "0")
+}
+
+// TestStreamTimestampTZIsUTC: TIMESTAMPTZ event times are compared in UTC
+// whatever the machine's zone.
+func TestStreamTimestampTZIsUTC(t *testing.T) {
+	t.Setenv("TZ", "America/New_York")
+	dir := streamProject(t, "")
+	sources := filepath.Join(dir, "models", "sources.yml")
+	b, err := os.ReadFile(sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sources, bytes.Replace(b, []byte("data_type: TIMESTAMP}"), []byte("data_type: TIMESTAMPTZ}"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	landRaw(t, dir, "001.jsonl", `{"user_id": 1, "amount": 1, "event_ts": "2026-01-01T06:30:00Z"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	landRaw(t, dir, "002.jsonl", `{"user_id": 1, "amount": 1, "event_ts": "2026-01-01T06:20:00Z"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select count(*) from purchases_10m__quarantine", "0")
+	expectRows(t, dir, "select sum(purchases_10m) from purchases_10m", "2")
 }

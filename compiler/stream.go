@@ -96,8 +96,21 @@ func (c *compilation) checkStreams(m *manifest.Manifest) {
 		if cfg.Watermark != "" && len(cfg.UniqueKey) == 0 {
 			c.errorf(n.Pos, "stream model %s has a watermark but no unique_key — set unique_key to the columns naming a window (e.g. ['user_id', 'window_start']) so recomputed windows replace their old rows", n.Name)
 		}
+		if cfg.Watermark != "" && cfg.EventTime != "" && len(cfg.UniqueKey) > 0 && !containsFold(cfg.UniqueKey, cfg.EventTime) {
+			c.errorf(n.Pos, "stream model %s has a watermark but its unique_key %v leaves out its window column %s — a window's rows are keyed by it; add %s to unique_key",
+				n.Name, cfg.UniqueKey, cfg.EventTime, cfg.EventTime)
+		}
 		if cfg.IncrementalStrategy != "" {
 			c.errorf(n.Pos, "stream model %s sets incremental_strategy — stream models upsert by unique_key (or append without one); remove incremental_strategy", n.Name)
 		}
 	}
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
 }

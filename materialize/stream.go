@@ -49,6 +49,9 @@ type StreamBatch struct {
 	// LateBefore: events before it are late. Zero while nothing is final.
 	LateBefore time.Time
 	RunID      string
+	// EventTimeType is the DuckDB type of the EventTime column (e.g.
+	// TIMESTAMP, DATE); TIMESTAMP when empty.
+	EventTimeType string
 }
 
 // Temporary tables of a batch, private to its connection.
@@ -62,9 +65,10 @@ const (
 func (b StreamBatch) StreamTarget() string { return relation(b.Schema, b.Name) }
 
 // StreamRetained returns the relation holding the events of the model's
-// open windows: elt_state."stream__<schema>__<name>".
+// open windows: elt_state."stream:<schema>.<name>" (a name no two models
+// share, whatever their schema and model names hold).
 func (b StreamBatch) StreamRetained() string {
-	return relation("elt_state", "stream__"+b.Schema+"__"+b.Name)
+	return relation("elt_state", "stream:"+b.Schema+"."+b.Name)
 }
 
 // StreamDrop returns the statements a full refresh starts with: the
@@ -122,17 +126,25 @@ func (b StreamBatch) StreamLoad() []string {
 
 // StreamWindowQuery returns the query finding the start of the window
 // that holds time t, in one row of two columns. The first asks the model
-// itself: it runs the model over one retained event moved to t (a probe)
-// and takes the window it lands in — exact for any tumbling window, even
-// one no event has reached yet, but NULL when the model's filters drop the
-// probe. The second, NULL when the target does not exist (exists false)
+// itself: it runs the model over retained events moved to t (a probe) and
+// takes the window they land in — exact for any tumbling window, even one
+// no event has reached yet, but NULL when the model's filters drop every
+// probe event. The second, NULL when the target does not exist (exists false)
 // or has no such window, is the target's latest window starting at or
 // before t: a window at or before the true one, so using it only ever
 // keeps more state than needed.
 func (b StreamBatch) StreamWindowQuery(t time.Time, exists bool) string {
 	w := "CAST(" + quoteIdent(b.WindowColumn) + " AS TIMESTAMP)"
 	lit := timestampLiteral(t)
-	probe := "(SELECT * REPLACE (" + lit + " AS " + quoteIdent(b.EventTime) + ") FROM " + b.StreamRetained() + " LIMIT 1)"
+	typ := b.EventTimeType
+	if typ == "" {
+		typ = "TIMESTAMP"
+	}
+	// Up to 100 retained events, each 100 times, all moved to t: varied
+	// enough to pass the model's WHERE, and many enough per group to pass
+	// a HAVING such as count(*) >= 2, where one event would not.
+	probe := "(SELECT elt_probe_events.* REPLACE (CAST(" + lit + " AS " + typ + ") AS " + quoteIdent(b.EventTime) + ") FROM (SELECT * FROM " +
+		b.StreamRetained() + " LIMIT 100) AS elt_probe_events, range(100) AS elt_probe_copies(elt_copy))"
 	q := "SELECT (SELECT max(" + w + ") FROM (" + streamSQL(b.SQL, probe) + "\n) AS elt_probe WHERE " + w + " <= " + lit + ")"
 	if exists {
 		q += ", (SELECT max(" + w + ") FROM " + b.StreamTarget() + " WHERE " + w + " <= " + lit + ")"

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -81,6 +83,13 @@ type StreamModel struct {
 	// sortedRows is the table's size when it was last written sorted, and
 	// unsorted the rows appended since (see compact).
 	sortedRows, unsorted int64
+	// inferred are the event columns and types the first batch read, when
+	// the source declares none: later batches read with them, so a file
+	// whose values look like another type cannot change the state's types.
+	inferred [][2]string
+	// fingerprint identifies what the model's rows mean: its SQL and its
+	// stream config (see streamFingerprint).
+	fingerprint string
 }
 
 // compactMinRows is the fewest appended rows that make a stream model's
@@ -107,6 +116,7 @@ func NewStreamModel(ctx context.Context, db *warehouse.DB, m *manifest.Manifest,
 	if s.src == nil {
 		return nil, fmt.Errorf("%s reads no stream source", n.Name)
 	}
+	s.fingerprint = streamFingerprint(n, s.src)
 	if n.Config.Watermark != "" {
 		w, err := manifest.ParseWatermark(n.Config.Watermark)
 		if err != nil {
@@ -190,17 +200,26 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 			return st, false, err
 		}
 	}
+	if s.wm != nil && s.wm.Fingerprint != s.fingerprint && !s.refresh {
+		s.reader.Abort(b)
+		return st, false, fmt.Errorf("the model or its stream config changed since its table was built, so new windows would mix two "+
+			"versions — rebuild it from the start of its stream: elt stream --once --full-refresh -s %s", s.Node.Name)
+	}
 	info := s.src.Source.Stream
-	reader := materialize.StreamReader(b.Format, b.Files, info.Columns, info.Options)
+	columns := info.Columns
+	if len(columns) == 0 && !s.refresh {
+		columns = s.inferred
+	}
+	reader := materialize.StreamReader(b.Format, b.Files, columns, info.Options)
 	if b.Empty() {
-		reader = materialize.StreamReader(info.Format, nil, info.Columns, info.Options)
+		reader = materialize.StreamReader(info.Format, nil, columns, info.Options)
 		if (s.exists && !s.refresh) || (reader == "" && !s.refresh) {
 			s.reader.Abort(b)
 			return st, false, nil
 		}
 	}
 	st.Files = len(b.Files)
-	wm := state.StreamWatermark{NodeID: string(s.Node.ID), Fingerprint: s.Node.Fingerprint}
+	wm := state.StreamWatermark{NodeID: string(s.Node.ID), Fingerprint: s.fingerprint}
 	if s.wm != nil && !s.refresh {
 		wm = *s.wm
 	}
@@ -209,7 +228,7 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		Schema: schemaOf(s.Node), Name: nameOf(s.Node), SQL: s.Node.CompiledSQL,
 		EventTime: s.src.Source.EventTime, WindowColumn: s.Node.Config.EventTime, UniqueKey: s.Node.Config.UniqueKey,
 		Watermark: s.watermark > 0, Rules: s.Node.Config.Quarantine, Reader: reader,
-		LateBefore: wm.LateBefore, RunID: s.opts.RunID,
+		LateBefore: wm.LateBefore, RunID: s.opts.RunID, EventTimeType: columnType(columns, s.src.Source.EventTime),
 	}
 	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
 		if s.refresh {
@@ -220,7 +239,9 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		if reader == "" { // a full refresh before any event, without declared columns
 			return nil
 		}
-		res, err := tx.Query(ctx, strings.Join(sb.StreamLoad(), ";\n"))
+		// Event times are UTC: a TIMESTAMPTZ is compared as UTC, whatever
+		// the machine's zone.
+		res, err := tx.Query(ctx, "SET TimeZone = 'UTC';\n"+strings.Join(sb.StreamLoad(), ";\n"))
 		if err != nil {
 			return err
 		}
@@ -256,7 +277,7 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		wm.Events += st.Events
 		wm.LateEvents += st.Late
 		wm.Batches++
-		wm.Fingerprint = s.Node.Fingerprint
+		wm.Fingerprint = s.fingerprint
 		wm.Updated = s.opts.Now().UTC()
 		positions := make([]state.StreamPosition, len(b.Positions))
 		for i, p := range b.Positions {
@@ -282,8 +303,18 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 	} else {
 		s.unsorted += st.Rows
 	}
+	if s.refresh {
+		s.exists = reader != "" // dropped, and created again only by a batch with a reader
+		s.inferred = nil
+	} else if reader != "" {
+		s.exists = true
+	}
 	s.refresh = false
-	s.exists = reader != "" || s.exists
+	if len(info.Columns) == 0 && s.inferred == nil && s.exists {
+		if s.inferred, err = eventColumns(ctx, c, sb); err != nil {
+			return st, true, err
+		}
+	}
 	s.wm = &wm
 	st.MaxEventTime, st.LateBefore = wm.MaxEventTime, wm.LateBefore
 	now := s.opts.Now()
@@ -337,12 +368,66 @@ func (s *StreamModel) load(ctx context.Context, c *warehouse.Conn) error {
 		return err
 	}
 	s.wm, s.exists, s.loaded = wm, n > 0, true
+	if s.exists && len(s.src.Source.Stream.Columns) == 0 {
+		sb := materialize.StreamBatch{Schema: schema, Name: name}
+		if s.inferred, err = eventColumns(ctx, c, sb); err != nil {
+			return err
+		}
+	}
 	if s.exists {
 		if s.sortedRows, err = scalarInt(ctx, c, "SELECT count(*) FROM "+warehouse.Relation(schema, name)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// eventColumns returns the event columns and types a stream model's
+// batches read, from its quarantine table (made like the first batch's
+// events, plus the quarantine columns); nil when there is none.
+func eventColumns(ctx context.Context, q querier, sb materialize.StreamBatch) ([][2]string, error) {
+	schema, name, _ := warehouse.SplitRelation(materialize.QuarantineRelation(sb.Schema, sb.Name))
+	res, err := q.Query(ctx, "SELECT name, type FROM pragma_table_info("+warehouse.QuoteString(schema+"."+name)+") ORDER BY cid")
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var cols [][2]string
+	for _, r := range res.Rows {
+		n, _ := r[0].(string)
+		t, _ := r[1].(string)
+		if n == "elt_reason" || n == "elt_run_id" || n == "elt_quarantined_at" {
+			continue
+		}
+		cols = append(cols, [2]string{n, t})
+	}
+	return cols, nil
+}
+
+// columnType returns the type of column name in cols, "" when absent.
+func columnType(cols [][2]string, name string) string {
+	for _, c := range cols {
+		if strings.EqualFold(c[0], name) {
+			return c[1]
+		}
+	}
+	return ""
+}
+
+// streamFingerprint identifies what a stream model's rows mean: its
+// compiled SQL and the config that decides windows, keys, lateness and
+// quarantine, and its source's event time. Tags, docs and other config
+// may change freely.
+func streamFingerprint(n *manifest.Node, src *manifest.Node) string {
+	h := sha256.New()
+	c := n.Config
+	fmt.Fprintf(h, "%s\x00%s\x00%q\x00%s\x00%v", n.CompiledSQL, c.EventTime, c.UniqueKey, c.Watermark, c.Quarantine)
+	if src != nil && src.Source != nil {
+		fmt.Fprintf(h, "\x00%s", src.Source.EventTime)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // batchError names the batch's input in a failed batch's error.
@@ -357,10 +442,6 @@ func (s *StreamModel) batchError(b *stream.Batch, err error) error {
 	}
 	if errors.Is(err, errInjected) {
 		return err
-	}
-	if s.wm != nil && s.wm.Fingerprint != "" && s.wm.Fingerprint != s.Node.Fingerprint {
-		return fmt.Errorf("batch of %s: %w — nothing of it was committed; the model changed since its table was built: "+
-			"run elt stream --once --full-refresh -s %s to rebuild it from the start of its stream", where, err, s.Node.Name)
 	}
 	return fmt.Errorf("batch of %s: %w — nothing of it was committed; fix the input or the model and run again", where, err)
 }

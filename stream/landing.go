@@ -122,6 +122,11 @@ func (l *landing) Next(ctx context.Context) (*Batch, error) {
 		if l.committed[rel] || l.pending[rel] || skippedName(rel) {
 			continue
 		}
+		if strings.ContainsAny(rel, "*?[") {
+			// DuckDB reads a file list as globs: such a name could read
+			// other files too, counting their events twice.
+			return nil, fmt.Errorf("landing file %s has a glob character (* ? [) in its name, which DuckDB would expand to other files — rename it (it is not read until then)", rel)
+		}
 		live[rel] = true
 		abs := filepath.Join(l.cfg.ProjectDir, filepath.FromSlash(rel))
 		fi, err := os.Stat(abs)

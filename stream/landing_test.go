@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -179,5 +180,14 @@ func TestLandingUnterminatedFileIsReadAfterGrace(t *testing.T) {
 func TestLandingBadGlob(t *testing.T) {
 	if _, err := NewLanding(LandingConfig{ProjectDir: t.TempDir(), Glob: "landing/[.jsonl", Format: "json"}, nil); err == nil {
 		t.Fatal("a bad glob was accepted")
+	}
+}
+
+func TestLandingRefusesGlobCharacters(t *testing.T) {
+	d := newLandingDir(t)
+	d.write("a?.jsonl", "{}\n", 5*time.Second)
+	r := d.reader(nil)
+	if _, err := r.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "landing/a?.jsonl has a glob character") {
+		t.Fatalf("err = %v", err)
 	}
 }
