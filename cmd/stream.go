@@ -198,12 +198,12 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s, %s events (%s/s) in %s", m.Node.Name, plural(st.Files, "file"), thousands(st.Events),
-		thousands(int64(rate)), st.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%s: %s, %s events (%s/s) in %s", m.Node.Name, plural(st.Files, "file"), formatRows(st.Events),
+		formatRows(int64(rate)), st.Duration.Round(time.Millisecond))
 	if st.Quarantined > 0 {
-		fmt.Fprintf(&b, ", %s quarantined (%s late)", thousands(st.Quarantined), thousands(st.Late))
+		fmt.Fprintf(&b, ", %s quarantined (%s late)", formatRows(st.Quarantined), formatRows(st.Late))
 	}
-	fmt.Fprintf(&b, " → %s rows", thousands(st.Rows))
+	fmt.Fprintf(&b, " → %s rows", formatRows(st.Rows))
 	if st.Lag > 0 {
 		fmt.Fprintf(&b, " · lag %s", st.Lag.Round(10*time.Millisecond))
 	}
@@ -218,22 +218,4 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 
 func (a *app) reportBatchError(m *runner.StreamModel, err error) {
 	a.printer().Errorf("%s: %s: %v", m.Node.Pos, m.Node.Name, err)
-}
-
-// thousands renders n with thousands separators: 1234567 → 1,234,567.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

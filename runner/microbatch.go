@@ -236,26 +236,32 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		}
 	}
 	if len(due) == 0 {
-		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
-			if in.Existing == materialize.ExistingTable {
-				n, err := tx.RowCount(ctx, nr.Relation)
-				if err != nil {
-					return err
-				}
-				nr.Rows = n
-			}
-			tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
-				RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
-				Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
-			}))
-			return nil
-		})
-		if err != nil {
+		if err := r.recordSuccess(ctx, c, n, &nr, in.Existing == materialize.ExistingTable); err != nil {
 			return done(r.errorMessage(ctx, n, "", err))
 		}
 	}
 	nr.Status = StatusSuccess
 	return done("")
+}
+
+// recordSuccess writes n's successful result row in a transaction of its
+// own, for nodes whose data was committed batch by batch before, with the
+// target's row count when count is set.
+func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.Node, nr *NodeResult, count bool) error {
+	return c.InTx(ctx, func(tx *warehouse.Tx) error {
+		if count {
+			rows, err := tx.RowCount(ctx, nr.Relation)
+			if err != nil {
+				return err
+			}
+			nr.Rows = rows
+		}
+		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
+			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
+			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+		}))
+		return nil
+	})
 }
 
 // firstBatch runs the first batch of a run through the full incremental

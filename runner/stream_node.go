@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/elt-dev/elt/manifest"
-	"github.com/elt-dev/elt/state"
 	"github.com/elt-dev/elt/warehouse"
 )
 
@@ -54,21 +53,7 @@ func (r *run) executeStream(ctx context.Context, n *manifest.Node, nr NodeResult
 	}
 	defer c.Close()
 	exists := sm.exists
-	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
-		if exists {
-			rows, err := tx.RowCount(ctx, nr.Relation)
-			if err != nil {
-				return err
-			}
-			nr.Rows = rows
-		}
-		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
-			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
-			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
-		}))
-		return nil
-	})
-	if err != nil {
+	if err := r.recordSuccess(ctx, c, n, &nr, exists); err != nil {
 		return done(r.errorMessage(ctx, n, "", err))
 	}
 	nr.Status = StatusSuccess

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -426,7 +427,7 @@ func (h *Handler) Refresh(ctx context.Context, model string, from time.Time) err
 		b.prev = old.recent
 	}
 	err := h.scan(ctx, q, args, b)
-	if err == nil && (b.bad || !equal(b.names, old.names) || !equal(b.types, old.types)) {
+	if err == nil && (b.bad || !slices.Equal(b.names, old.names) || !slices.Equal(b.types, old.types)) {
 		err = errSchema
 	}
 	if err != nil {
@@ -496,26 +497,4 @@ func atOrAfter(v any, from time.Time) bool {
 	return ok && !t.Before(from)
 }
 
-func sameColumns(a, b []warehouse.Column) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameColumns(a, b []warehouse.Column) bool { return slices.Equal(a, b) }
