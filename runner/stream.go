@@ -239,9 +239,10 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		if reader == "" { // a full refresh before any event, without declared columns
 			return nil
 		}
-		// Event times are UTC: a TIMESTAMPTZ is compared as UTC, whatever
-		// the machine's zone.
-		res, err := tx.Query(ctx, "SET TimeZone = 'UTC';\n"+strings.Join(sb.StreamLoad(), ";\n"))
+		// Event times are UTC: a TIMESTAMPTZ is compared and bucketed as
+		// UTC, whatever the machine's zone. The connection's zone is
+		// reset after the batch, before it goes back to the pool.
+		res, err := tx.Query(ctx, "SET SESSION TimeZone = 'UTC';\n"+strings.Join(sb.StreamLoad(), ";\n"))
 		if err != nil {
 			return err
 		}
@@ -290,6 +291,8 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		}
 		return failpoint("stream-before-commit")
 	})
+	// A failed RESET discards the connection (Exec marks it bad).
+	_ = c.Exec(context.WithoutCancel(ctx), "RESET SESSION TimeZone")
 	if err != nil {
 		s.reader.Abort(b)
 		if ctx.Err() != nil {
