@@ -516,3 +516,30 @@ func TestStreamTimestampTZIsUTC(t *testing.T) {
 	expectRows(t, dir, "select count(*) from purchases_10m__quarantine", "0")
 	expectRows(t, dir, "select sum(purchases_10m) from purchases_10m", "2")
 }
+
+// TestStreamDateWindows: a DATE event time makes daily windows; a day is
+// final once it ended before the newest day minus the watermark.
+func TestStreamDateWindows(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"project.yaml": "name: streams\ntargets:\n  dev: {path: target/streams.duckdb}\n",
+		"models/sources.yml": `sources:
+  - name: live
+    tables:
+      - name: visits
+        event_time: day
+        stream: {path: landing/purchases/*.jsonl, settle: 0s}
+        columns:
+          - {name: user_id, data_type: BIGINT}
+          - {name: day, data_type: DATE}
+`,
+		"models/daily_visits.sql": "{{ config(materialized='stream', event_time='day', unique_key=['user_id', 'day'], watermark='36 hours') }}\n" +
+			"select user_id, day, count(*) as visits from {{ source('live', 'visits') }} group by all\n",
+	})
+	landRaw(t, dir, "001.jsonl", `{"user_id": 1, "day": "2026-01-04"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	// Newest 01-04 − 36 hours = 01-02 12:00: 01-02 is still open, 01-01 final.
+	landRaw(t, dir, "002.jsonl", `{"user_id": 1, "day": "2026-01-02"}`+"\n"+`{"user_id": 1, "day": "2026-01-01"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select strftime(day, '%m-%d'), visits from daily_visits order by 1", "01-02 1\n01-04 1")
+	expectRows(t, dir, "select strftime(day, '%m-%d'), elt_reason from daily_visits__quarantine", "01-01 late")
+}
