@@ -543,3 +543,33 @@ func TestStreamDateWindows(t *testing.T) {
 	expectRows(t, dir, "select strftime(day, '%m-%d'), visits from daily_visits order by 1", "01-02 1\n01-04 1")
 	expectRows(t, dir, "select strftime(day, '%m-%d'), elt_reason from daily_visits__quarantine", "01-01 late")
 }
+
+// TestStreamStatelessKeepsNewest: without a watermark, a stream model
+// upserts by unique_key, and a row older than the key's current one (out
+// of order across batches) does not replace it.
+func TestStreamStatelessKeepsNewest(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"project.yaml": "name: streams\ntargets:\n  dev: {path: target/streams.duckdb}\n",
+		"models/sources.yml": `sources:
+  - name: live
+    tables:
+      - name: orders
+        event_time: ts
+        stream: {path: landing/purchases/*.jsonl, settle: 0s}
+        columns:
+          - {name: order_id, data_type: BIGINT}
+          - {name: status, data_type: VARCHAR}
+          - {name: ts, data_type: TIMESTAMP}
+`,
+		"models/order_status.sql": "{{ config(materialized='stream', unique_key='order_id', event_time='ts') }}\n" +
+			"select order_id, status, ts from {{ source('live', 'orders') }}\n",
+	})
+	landRaw(t, dir, "001.jsonl", `{"order_id": 1, "status": "new", "ts": "2026-01-01 10:00:00"}`+"\n"+
+		`{"order_id": 1, "status": "paid", "ts": "2026-01-01 10:05:00"}`+"\n"+
+		`{"order_id": 2, "status": "new", "ts": "2026-01-01 10:01:00"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	landRaw(t, dir, "002.jsonl", `{"order_id": 1, "status": "shipped", "ts": "2026-01-01 10:03:00"}`+"\n"+
+		`{"order_id": 2, "status": "paid", "ts": "2026-01-01 10:06:00"}`+"\n", time.Minute)
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, "select order_id, status from order_status order by 1", "1 paid\n2 paid")
+}

@@ -193,6 +193,13 @@ func (b StreamBatch) StreamUpsert(exists bool, floor time.Time) []string {
 		}
 		stmts = append(stmts, "CREATE OR REPLACE TEMP TABLE "+streamOutTable+" AS "+out)
 		if exists && len(b.UniqueKey) > 0 {
+			if b.WindowColumn != "" {
+				// An incoming row older than the key's row in the target
+				// (out of order across batches) does not replace it.
+				stmts = append(stmts, "DELETE FROM "+streamOutTable+" USING "+target+" WHERE "+
+					keysMatch(streamOutTable, target, b.UniqueKey)+" AND "+target+"."+quoteIdent(b.WindowColumn)+" > "+
+					streamOutTable+"."+quoteIdent(b.WindowColumn))
+			}
 			stmts = append(stmts, deleteMatchingKeys(target, streamOutTable, b.UniqueKey))
 		}
 	}
@@ -258,6 +265,16 @@ func (b StreamBatch) lookupColumn() string {
 // streamSQL substitutes the events relation into the model's SQL.
 func streamSQL(sql, events string) string {
 	return strings.ReplaceAll(selectSQL(sql), manifest.StreamEventsToken, events)
+}
+
+// keysMatch is the condition that rows of relations a and b have the same
+// key.
+func keysMatch(a, b string, key []string) string {
+	conds := make([]string, len(key))
+	for i, k := range key {
+		conds[i] = a + "." + quoteIdent(k) + " IS NOT DISTINCT FROM " + b + "." + quoteIdent(k)
+	}
+	return strings.Join(conds, " AND ")
 }
 
 // deleteMatchingKeys deletes target's rows whose key equals a row of from.

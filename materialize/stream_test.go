@@ -27,7 +27,7 @@ func TestStreamGolden(t *testing.T) {
 	first.Reader = StreamReader("json", nil, [][2]string{{"user_id", "BIGINT"}, {"amount", "DOUBLE"}, {"event_ts", "TIMESTAMP"}}, nil)
 	stateless := StreamBatch{
 		Schema: "raw", Name: "clicks", SQL: "select click_id, user_id, ts from " + manifest.StreamEventsToken,
-		EventTime: "ts", UniqueKey: []string{"click_id"}, RunID: "run-2",
+		EventTime: "ts", WindowColumn: "ts", UniqueKey: []string{"click_id"}, RunID: "run-2",
 		Reader: StreamReader("json", []string{"/tmp/kafka-clicks-1.jsonl"}, nil, map[string]any{"ignore_errors": false}),
 	}
 	floor := time.Date(2026, 1, 1, 10, 30, 0, 0, time.UTC)
@@ -40,7 +40,7 @@ func TestStreamGolden(t *testing.T) {
 	for name, got := range cases {
 		golden(t, "stream_"+name+".sql", got)
 	}
-	if got := stateless.StreamCompact(); got != "CREATE OR REPLACE TABLE \"raw\".\"clicks\" AS SELECT * FROM \"raw\".\"clicks\" ORDER BY \"click_id\"" {
+	if got := stateless.StreamCompact(); got != "CREATE OR REPLACE TABLE \"raw\".\"clicks\" AS SELECT * FROM \"raw\".\"clicks\" ORDER BY \"click_id\", \"ts\"" {
 		t.Errorf("stateless compaction = %s", got)
 	}
 	if got := (StreamBatch{Schema: "m", Name: "x", UniqueKey: []string{"w"}, WindowColumn: "w"}).StreamCompact(); got != "" {

@@ -7,7 +7,8 @@ SELECT count(*), count(*) FILTER (WHERE (CAST("ts" AS TIMESTAMP) IS NOT NULL)), 
 
 -- next step
 CREATE OR REPLACE TEMP TABLE elt_stream_out AS SELECT * FROM (select click_id, user_id, ts from elt_stream_new
-) AS elt_rows QUALIFY row_number() OVER (PARTITION BY "click_id") = 1;
+) AS elt_rows QUALIFY row_number() OVER (PARTITION BY "click_id" ORDER BY "ts" DESC NULLS LAST) = 1;
+DELETE FROM elt_stream_out USING "raw"."clicks" WHERE elt_stream_out."click_id" IS NOT DISTINCT FROM "raw"."clicks"."click_id" AND "raw"."clicks"."ts" > elt_stream_out."ts";
 DELETE FROM "raw"."clicks" USING (SELECT DISTINCT "click_id" FROM elt_stream_out) AS elt_keys WHERE "raw"."clicks"."click_id" IS NOT DISTINCT FROM elt_keys."click_id";
 INSERT INTO "raw"."clicks" BY NAME SELECT * FROM elt_stream_out;
 SELECT count(*) FROM elt_stream_out;
