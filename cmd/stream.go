@@ -144,7 +144,7 @@ func (a *app) stream(extra []string, f streamFlags) error {
 	} else {
 		pr.Infof("Stopped; every committed batch is kept, the batch in flight was rolled back.")
 	}
-	return nil
+	return a.ctx.Err() // exit 130, as for every command a signal stops
 }
 
 // streamRound runs each model's batches until nothing new is left, and
@@ -195,6 +195,10 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 			ev["watermark"] = st.LateBefore.UTC().Format(time.RFC3339Nano)
 		}
 		pr.emit(pr.out, "stream_batch", ev)
+		return
+	}
+	if st.Files == 0 {
+		pr.Infof("%s: created, empty, from its source's declared columns; it fills as events land", m.Node.Name)
 		return
 	}
 	var b strings.Builder

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -572,4 +573,30 @@ func TestStreamStatelessKeepsNewest(t *testing.T) {
 		`{"order_id": 2, "status": "paid", "ts": "2026-01-01 10:06:00"}`+"\n", time.Minute)
 	mustElt(t, dir, "stream", "--once")
 	expectRows(t, dir, "select order_id, status from order_status order by 1", "1 paid\n2 paid")
+}
+
+// TestStreamSIGTERMStopsTheDaemon: a real elt stream process polls, takes
+// a landed file, and stops on SIGTERM with exit 130, keeping the batch.
+func TestStreamSIGTERMStopsTheDaemon(t *testing.T) {
+	dir := streamProject(t, "")
+	var out syncBuffer
+	cmd := eltProcess(t, &out, "stream", "--interval", "100ms", "--project-dir", dir, "--no-color")
+	waitFor(t, &out, "Streaming purchases_10m every 100ms")
+	land(t, dir, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 1, 5})
+	waitFor(t, &out, "purchases_10m: 1 file, 2 events")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("elt stream did not stop on SIGTERM:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(out.String(), "Stopped") {
+		t.Fatalf("exit %d, want 130 after a clean stop:\n%s", code, out.String())
+	}
+	expectRows(t, dir, "select purchases_10m from purchases_10m", "2")
 }
