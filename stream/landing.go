@@ -53,8 +53,11 @@ type LandingConfig struct {
 // .part or .inprogress are never read. A landed file is immutable: one that
 // changes after it was read is not read again.
 type landing struct {
-	cfg       LandingConfig
-	committed map[string]bool
+	cfg LandingConfig
+	// committed is each read file's size when it was read.
+	committed map[string]int64
+	// checked is when committed files were last looked at again.
+	checked time.Time
 	// pending is the batch handed out and not yet committed or aborted.
 	pending map[string]bool
 	// seen is each candidate's size and modification time at the last
@@ -89,10 +92,10 @@ func NewLanding(cfg LandingConfig, committed []Position) (Reader, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &landing{cfg: cfg, committed: map[string]bool{}, pending: map[string]bool{}, seen: map[string]fileStamp{}}
+	l := &landing{cfg: cfg, committed: map[string]int64{}, pending: map[string]bool{}, seen: map[string]fileStamp{}}
 	for _, p := range committed {
 		if !strings.HasPrefix(p.Key, "kafka:") {
-			l.committed[p.Key] = true
+			l.committed[p.Key] = p.Offset
 		}
 	}
 	return l, nil
@@ -116,10 +119,24 @@ func (l *landing) Next(ctx context.Context) (*Batch, error) {
 		return nil, fmt.Errorf("landing folder %s: %w", l.cfg.Glob, err)
 	}
 	now := l.cfg.Now()
+	// Read files are looked at again now and then (a stat each): a file
+	// that changed after it was read would otherwise be lost silently.
+	recheck := now.Sub(l.checked) >= committedRecheck
+	if recheck {
+		l.checked = now
+	}
 	var ready []candidate
 	live := make(map[string]bool, len(matches))
 	for _, rel := range matches {
-		if l.committed[rel] || l.pending[rel] || skippedName(rel) {
+		if size, done := l.committed[rel]; done {
+			if recheck {
+				if err := l.unchanged(rel, size); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if l.pending[rel] || skippedName(rel) {
 			continue
 		}
 		if strings.ContainsAny(rel, "*?[") {
@@ -226,9 +243,24 @@ func (l *landing) Commit(b *Batch) {
 		return
 	}
 	for _, p := range b.Positions {
-		l.committed[p.Key] = true
+		l.committed[p.Key] = p.Offset
 		delete(l.pending, p.Key)
 	}
+}
+
+// committedRecheck is how often read files are checked for changes.
+const committedRecheck = 30 * time.Second
+
+// unchanged returns an error when the read file rel no longer has the size
+// it was read at: it was appended to or replaced, and elt never reads a
+// file twice.
+func (l *landing) unchanged(rel string, size int64) error {
+	fi, err := os.Stat(filepath.Join(l.cfg.ProjectDir, filepath.FromSlash(rel)))
+	if err != nil || fi.Size() == size {
+		return nil // gone, or as read
+	}
+	return fmt.Errorf("landing file %s changed after it was read (%d bytes then, %d now) — landed files must not change: "+
+		"write new events to a new file; what the file holds beyond what was read is not read, so move it to a new name to have it read", rel, size, fi.Size())
 }
 
 // Abort makes b's files due again.

@@ -191,3 +191,21 @@ func TestLandingRefusesGlobCharacters(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestLandingChangedFileAfterReadIsAnError(t *testing.T) {
+	d := newLandingDir(t)
+	d.write("a.jsonl", "{}\n", 5*time.Second)
+	r := d.reader(nil)
+	b := next(t, r)
+	r.Commit(b)
+	d.write("a.jsonl", "{}\n{}\n", 5*time.Second) // appended to after it was read
+	d.now = d.now.Add(time.Minute)
+	if _, err := r.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "landing/a.jsonl changed after it was read (3 bytes then, 6 now)") {
+		t.Fatalf("err = %v", err)
+	}
+	// A restarted reader knows the size from the committed positions.
+	r = d.reader([]Position{{Key: "landing/a.jsonl", Offset: 3}})
+	if _, err := r.Next(context.Background()); err == nil {
+		t.Fatal("a changed file was not reported after a restart")
+	}
+}
