@@ -85,6 +85,22 @@ func landRaw(t *testing.T, dir, name, content string, age time.Duration) {
 	}
 }
 
+// editFile replaces the first old in the file at path with new; an old
+// that is not there fails the test.
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(old)) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // elt runs elt in-process on dir and returns its exit code and output.
 func elt(t *testing.T, dir string, args ...string) (int, string) {
 	t.Helper()
@@ -260,20 +276,13 @@ func TestStreamExactlyOnceThroughSIGKILL(t *testing.T) {
 	for _, point := range []string{"stream-before-commit@2", "stream-after-commit@2"} {
 		t.Run(point, func(t *testing.T) {
 			dir := streamProject(t, "")
-			sources := filepath.Join(dir, "models", "sources.yml")
-			b, err := os.ReadFile(sources)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(sources, bytes.Replace(b, []byte("settle: 200ms"), []byte("settle: 200ms, max_files: 2"), 1), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			editFile(t, filepath.Join(dir, "models", "sources.yml"), "settle: 200ms", "settle: 200ms, max_files: 2")
 			landAll(dir)
 			var out syncBuffer
 			cmd := exec.Command(os.Args[0], "-test.run=^TestEltProcess$", "--", "stream", "--once", "--project-dir", dir)
 			cmd.Env = append(os.Environ(), helperEnv+"=1", "ELT_FAILPOINT="+point)
 			cmd.Stdout, cmd.Stderr = &out, &out
-			err = cmd.Run()
+			err := cmd.Run()
 			if cmd.ProcessState.Success() || !strings.Contains(cmd.ProcessState.String(), "killed") {
 				t.Fatalf("elt was not killed (%v):\n%s", err, out.String())
 			}
@@ -420,14 +429,7 @@ func TestStreamModelChangeAsksForFullRefresh(t *testing.T) {
 	dir := streamProject(t, "")
 	land(t, dir, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 6, 5})
 	mustElt(t, dir, "stream", "--once")
-	model := filepath.Join(dir, "models", "purchases_10m.sql")
-	b, err := os.ReadFile(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(model, bytes.Replace(b, []byte("interval 10 minute"), []byte("interval 5 minute"), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, filepath.Join(dir, "models", "purchases_10m.sql"), "interval 10 minute", "interval 5 minute")
 	land(t, dir, "002.jsonl", [3]int{1, 7, 5})
 	code, out := elt(t, dir, "stream", "--once")
 	if code != 1 || !strings.Contains(out, "changed since its table was built") || !strings.Contains(out, "--full-refresh") {
@@ -476,14 +478,7 @@ func TestStreamUntypedSourceKeepsTypes(t *testing.T) {
 // single events still bounds its state and quarantines late events.
 func TestStreamHavingModelStillFindsItsWatermark(t *testing.T) {
 	dir := streamProject(t, "")
-	model := filepath.Join(dir, "models", "purchases_10m.sql")
-	b, err := os.ReadFile(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(model, append(b, []byte("having count(*) >= 2\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, filepath.Join(dir, "models", "purchases_10m.sql"), "group by all\n", "group by all\nhaving count(*) >= 2\n")
 	for h := 0; h < 6; h++ {
 		land(t, dir, fmt.Sprintf("%03d.jsonl", h), [3]int{h + 1, h * 60, 1})
 	}
@@ -502,14 +497,7 @@ func TestStreamHavingModelStillFindsItsWatermark(t *testing.T) {
 func TestStreamTimestampTZIsUTC(t *testing.T) {
 	t.Setenv("TZ", "America/New_York")
 	dir := streamProject(t, "")
-	sources := filepath.Join(dir, "models", "sources.yml")
-	b, err := os.ReadFile(sources)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sources, bytes.Replace(b, []byte("data_type: TIMESTAMP}"), []byte("data_type: TIMESTAMPTZ}"), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editFile(t, filepath.Join(dir, "models", "sources.yml"), "data_type: TIMESTAMP}", "data_type: TIMESTAMPTZ}")
 	landRaw(t, dir, "001.jsonl", `{"user_id": 1, "amount": 1, "event_ts": "2026-01-01T06:30:00Z"}`+"\n", time.Minute)
 	mustElt(t, dir, "stream", "--once")
 	landRaw(t, dir, "002.jsonl", `{"user_id": 1, "amount": 1, "event_ts": "2026-01-01T06:20:00Z"}`+"\n", time.Minute)
