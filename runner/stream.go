@@ -174,10 +174,6 @@ func (s *StreamModel) Close() error {
 	return err
 }
 
-// Watermark returns the committed watermark row, nil before the first
-// batch.
-func (s *StreamModel) Watermark() *state.StreamWatermark { return s.wm }
-
 // Batch runs one micro-batch over what arrived since the last one. It
 // returns false when there was nothing to do (no new input, and the model
 // exists or cannot be created before its first event).
