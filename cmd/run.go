@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/timings"
 	"path/filepath"
 	"strings"
 
@@ -127,9 +129,17 @@ func (a *app) execute(v verb, extra []string) error {
 		TargetDir:    s.targetDir,
 		OnEvent:      rep.onEvent,
 	})
+	done := timings.Start("run")
 	res, runErr := runner.Run(a.ctx, s.db, s.man, selected, runOpts)
+	done()
+	done = timings.Start("after run")
 	a.recordRerun(s, v, extra, runOpts, res)
 	if res != nil {
+		var warnings diag.List
+		for _, w := range res.Warnings {
+			warnings.Warnf(diag.Pos{}, "%s", w)
+		}
+		a.printer().Diagnostics(warnings)
 		if err := runner.WriteRunResults(filepath.Join(s.targetDir, "run_results.json"), res, s.man); err != nil {
 			return err
 		}
@@ -143,6 +153,7 @@ func (a *app) execute(v verb, extra []string) error {
 	}
 	failed := rep.summary(res)
 	a.afterRun(s, commandLine(v.name, a.opts, extra), res)
+	done()
 	switch {
 	case a.ctx.Err() != nil:
 		return a.ctx.Err()

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"github.com/elt-dev/elt/timings"
 	"os"
 	"path/filepath"
 
@@ -21,10 +22,15 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
 	}
 	enc := make(chan encoded, 1)
 	go func() {
+		done := timings.Start("artifacts: encode manifest")
 		data, err := manifest.Encode(m)
+		done()
 		enc <- encoded{data, err}
 	}()
-	if err := writeCompiled(m, targetDir); err != nil {
+	done := timings.Start("artifacts: compiled files")
+	err := writeCompiled(m, targetDir)
+	done()
+	if err != nil {
 		<-enc
 		return err
 	}

@@ -7,6 +7,7 @@
 package compiler
 
 import (
+	"github.com/elt-dev/elt/timings"
 	"os"
 	"runtime"
 	"sort"
@@ -100,17 +101,21 @@ func (c *compilation) errorf(pos diag.Pos, format string, args ...any) {
 // and singular test; it is returned even when the list has errors, but is
 // then incomplete. A dependency cycle is an error naming its path.
 func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
+	done := timings.Start("compile: prepare")
 	c := newCompilation(p, opts)
 	c.loadMacros()
 	c.loadBuiltinTests()
 	c.buildSources()
 	c.prepareUnits()
 	c.buildSeeds()
+	done()
 
 	// Phase 1: parse every model and test, collect config() calls, merge configs.
 	all := append(append([]*unit(nil), c.modelList...), c.tests...)
+	done = timings.Start("compile: discover")
 	c.parallel(len(all), func(i int) { c.discover(all[i]) })
 	c.indexRefs()
+	done()
 
 	// Phase 2: render every enabled unit with the graph known.
 	var live []*unit
@@ -119,17 +124,23 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 			live = append(live, u)
 		}
 	}
+	done = timings.Start("compile: render")
 	c.parallel(len(live), func(i int) { c.finalRender(live[i]) })
+	done()
+	done = timings.Start("compile: tests")
 	c.snapshotTests()
 	gen := c.expandTests()
 	c.parallel(len(gen), func(i int) { c.renderTest(gen[i]) })
 	c.parseHooks()
 	c.inlineEphemerals(append(live, gen...))
 	c.compileUnitTests()
+	done()
 
+	done = timings.Start("compile: manifest")
 	m := c.manifest()
 	c.checkCycles(m)
 	c.checkStreams(m)
+	done()
 	for _, u := range all {
 		c.diags.Append(u.diags)
 	}

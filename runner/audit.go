@@ -84,6 +84,11 @@ func batchedNode(n *manifest.Node) bool { return n.IsMicrobatch() || n.IsStream(
 type auditState struct {
 	results []NodeResult
 	spooled map[*manifest.Node]string
+	// profileAfterCommit: the node's column profile is left to the
+	// profiler, to be taken once its transaction committed.
+	profileAfterCommit bool
+	// counts is the node's reconciliation, recorded with its node result.
+	counts *state.RowCounts
 }
 
 // errAudit marks a failed audit.
@@ -177,7 +182,11 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 			errAudit, strings.Join(problems, "; "), n.Name)
 	}
 	now := time.Now()
-	if r.profiled(n, target) {
+	switch {
+	case r.profiled(n, target) && !r.drifted[n.ID] && r.profiles != nil:
+		// Nothing reads this profile during the run: take it after COMMIT.
+		nr.audit.profileAfterCommit = true
+	case r.profiled(n, target):
 		profiles, err := profile(ctx, tx, n, target)
 		if err != nil {
 			return err
@@ -186,12 +195,11 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 			tx.Finally(s)
 		}
 	}
-	// A view reads and writes nothing itself: it has no counts to keep,
-	// and an INSERT less per node is a measurable share of a view's cost.
+	// A view reads and writes nothing itself: it has no counts to keep.
 	if nr.RowsRead >= 0 || nr.RowsWritten >= 0 || nr.RowsQuarantined > 0 || nr.RowsRejected > 0 {
-		tx.Finally(state.InsertRowCountsSQL(r.opts.InvocationID, string(n.ID), now, state.RowCounts{
+		nr.audit.counts = &state.RowCounts{
 			Read: nr.RowsRead, Written: nr.RowsWritten, Quarantined: nr.RowsQuarantined, Rejected: nr.RowsRejected,
-		}))
+		}
 	}
 	return nil
 }
@@ -304,7 +312,7 @@ func numericType(t string) bool {
 // profile computes the column profiles of target in one scan: row count,
 // null rate, mean (numeric columns), min, max and an approximate distinct
 // count (HyperLogLog).
-func profile(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, target string) ([]state.ColumnProfile, error) {
+func profile(ctx context.Context, tx querier, n *manifest.Node, target string) ([]state.ColumnProfile, error) {
 	cols, err := columnsOf(ctx, tx, schemaOf(n), nameOf(n))
 	if err != nil || len(cols) == 0 {
 		return nil, err

@@ -98,7 +98,7 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 		// The state row's completed_at is taken just before COMMIT.
 		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
 			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
-			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint, Counts: nr.audit.counts,
 		}))
 		return nil
 	})
@@ -115,6 +115,9 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 		return done(r.errorMessage(ctx, n, failedStep, err))
 	}
 	nr.Status = StatusSuccess
+	if nr.audit != nil && nr.audit.profileAfterCommit {
+		r.profiles.add(n, plan.Target)
+	}
 	return done(nr.Message) // e.g. how many source rows were rejected
 }
 

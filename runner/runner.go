@@ -112,8 +112,11 @@ type RunResult struct {
 	InvocationID string
 	Command      string
 	Nodes        []NodeResult
-	Started      time.Time
-	Completed    time.Time
+	// Warnings are problems that failed no node, e.g. a column profile
+	// that could not be stored.
+	Warnings  []string
+	Started   time.Time
+	Completed time.Time
 }
 
 // Counts returns the number of nodes per status.
@@ -161,7 +164,9 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 		cancel: cancel, sources: newSourceChecker(m, opts.ProjectDir),
 		audits: audits, drifted: driftWatched(m),
 	}
+	r.profiles = newProfiler(ctx, db, opts.InvocationID, len(runnable))
 	walk := g.Walk(runCtx, opts.Threads, r.node)
+	res.Warnings = r.profiles.Wait()
 
 	// Nodes that never started, in id order.
 	for _, id := range g.Nodes() {
@@ -295,6 +300,9 @@ type run struct {
 	sources  *sourceChecker
 	audits   auditTests
 	drifted  map[manifest.NodeID]bool
+	// profiles takes the column profiles no drift test reads, after their
+	// builds commit; nil takes every profile inside its build.
+	profiles *profiler
 
 	cancel   context.CancelFunc
 	mu       sync.Mutex

@@ -27,17 +27,6 @@ var qualityTables = []string{
     distinct_count BIGINT,
     profiled_at    TIMESTAMP NOT NULL
 )`,
-	// row_counts: the reconciliation of each built node: rows its query
-	// produced (read), published (written), quarantined and rejected.
-	`CREATE TABLE IF NOT EXISTS elt_state.row_counts (
-    run_id           VARCHAR NOT NULL,
-    node_id          VARCHAR NOT NULL,
-    rows_read        BIGINT,
-    rows_written     BIGINT,
-    rows_quarantined BIGINT,
-    rows_rejected    BIGINT,
-    recorded_at      TIMESTAMP NOT NULL
-)`,
 }
 
 // ColumnProfile is the profile of one column after a build. NullRate and
@@ -55,35 +44,34 @@ type ColumnProfile struct {
 // InsertProfilesSQL is the INSERT recording the profiles of node nodeID
 // built by run runID, with every value a literal; "" when there is none.
 func InsertProfilesSQL(runID, nodeID string, at time.Time, profiles []ColumnProfile) string {
-	if len(profiles) == 0 {
+	return InsertNodeProfilesSQL(runID, []NodeProfiles{{NodeID: nodeID, At: at, Columns: profiles}})
+}
+
+// NodeProfiles are the column profiles of one node's build, taken at At.
+type NodeProfiles struct {
+	NodeID  string
+	At      time.Time
+	Columns []ColumnProfile
+}
+
+// InsertNodeProfilesSQL is one INSERT recording the profiles of several
+// nodes of run runID, "" when there are none: one statement appends to the
+// table once, where a statement per node would pay DuckDB's per-append
+// cost each time.
+func InsertNodeProfilesSQL(runID string, sets []NodeProfiles) string {
+	var rows []string
+	for _, set := range sets {
+		for _, p := range set.Columns {
+			rows = append(rows, "("+strings.Join([]string{
+				quote(runID), quote(set.NodeID), quote(p.Column), quote(p.DataType), strconv.FormatInt(p.RowCount, 10),
+				floatLit(p.NullRate), floatLit(p.Mean), strLit(p.Min), strLit(p.Max), intLit(p.DistinctCount), timestamp(set.At),
+			}, ", ")+")")
+		}
+	}
+	if len(rows) == 0 {
 		return ""
 	}
-	rows := make([]string, len(profiles))
-	for i, p := range profiles {
-		rows[i] = "(" + strings.Join([]string{
-			quote(runID), quote(nodeID), quote(p.Column), quote(p.DataType), strconv.FormatInt(p.RowCount, 10),
-			floatLit(p.NullRate), floatLit(p.Mean), strLit(p.Min), strLit(p.Max), intLit(p.DistinctCount), timestamp(at),
-		}, ", ") + ")"
-	}
 	return "INSERT INTO elt_state.column_profiles VALUES " + strings.Join(rows, ", ")
-}
-
-// RowCounts is the reconciliation of one node in one run; -1 is unknown.
-type RowCounts struct {
-	Read, Written, Quarantined, Rejected int64
-}
-
-// InsertRowCountsSQL is the INSERT recording the row counts of nodeID.
-func InsertRowCountsSQL(runID, nodeID string, at time.Time, c RowCounts) string {
-	n := func(v int64) string {
-		if v < 0 {
-			return "NULL"
-		}
-		return strconv.FormatInt(v, 10)
-	}
-	return "INSERT INTO elt_state.row_counts VALUES (" + strings.Join([]string{
-		quote(runID), quote(nodeID), n(c.Read), n(c.Written), n(c.Quarantined), n(c.Rejected), timestamp(at),
-	}, ", ") + ")"
 }
 
 // LatestProfiles returns the column profiles of nodeID from its most

@@ -3,6 +3,7 @@ package state_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,5 +153,64 @@ func TestInvocationAndResults(t *testing.T) {
 	}
 	if res.Rows[0][0] != `{"a":"x","b":1}` {
 		t.Errorf("vars json = %v", res.Rows[0][0])
+	}
+}
+
+// TestMigrateRowCountsIntoNodeResults opens a database written by a
+// version-1 elt (row counts in their own table) and checks that version 2
+// moves them into node_results, keeps elt_state.row_counts readable as a
+// view with the same rows, and records new counts with the node result.
+func TestMigrateRowCountsIntoNodeResults(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	v1 := []string{
+		`CREATE SCHEMA elt_state`,
+		`CREATE TABLE elt_state.schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)`,
+		`INSERT INTO elt_state.schema_version VALUES (1, TIMESTAMP '2026-11-01 00:00:00')`,
+		`CREATE TABLE elt_state.node_results (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, status VARCHAR NOT NULL,
+			rows_affected BIGINT, started_at TIMESTAMP NOT NULL, completed_at TIMESTAMP NOT NULL, message VARCHAR, fingerprint VARCHAR)`,
+		`CREATE TABLE elt_state.row_counts (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, rows_read BIGINT,
+			rows_written BIGINT, rows_quarantined BIGINT, rows_rejected BIGINT, recorded_at TIMESTAMP NOT NULL)`,
+		`INSERT INTO elt_state.node_results VALUES
+			('r1', 'model.a', 'success', 10, TIMESTAMP '2026-11-01 01:00:00', TIMESTAMP '2026-11-01 01:00:01', '', 'f'),
+			('r1', 'model.v', 'success', NULL, TIMESTAMP '2026-11-01 01:00:00', TIMESTAMP '2026-11-01 01:00:01', '', 'f')`,
+		`INSERT INTO elt_state.row_counts VALUES ('r1', 'model.a', 12, 10, 2, NULL, TIMESTAMP '2026-11-01 01:00:01')`,
+	}
+	for _, s := range v1 {
+		if err := db.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	rowCounts := func() string {
+		t.Helper()
+		res, err := db.Query(ctx, `SELECT run_id, node_id, rows_read, rows_written, rows_quarantined, rows_rejected
+			FROM elt_state.row_counts ORDER BY run_id, node_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res.Rows)
+	}
+	if got, want := rowCounts(), "[[r1 model.a 12 10 2 <nil>]]"; got != want {
+		t.Fatalf("row_counts after migration = %s, want %s", got, want)
+	}
+	at := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	err := db.Exec(ctx, state.InsertNodeResultSQL(state.NodeResult{RunID: "r2", NodeID: "model.a", Status: "success", Rows: 7,
+		Started: at, Completed: at, Counts: &state.RowCounts{Read: 9, Written: 7, Quarantined: 2, Rejected: -1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rowCounts(), "[[r1 model.a 12 10 2 <nil>] [r2 model.a 9 7 2 <nil>]]"; got != want {
+		t.Fatalf("row_counts after a new result = %s, want %s", got, want)
+	}
+	// Migrating again changes nothing.
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Query(ctx, "SELECT max(version) FROM elt_state.schema_version")
+	if err != nil || fmt.Sprint(res.Rows) != fmt.Sprintf("[[%d]]", state.Version) {
+		t.Fatalf("schema version = %v, %v; want %d", res, err, state.Version)
 	}
 }

@@ -1,0 +1,60 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/elt-dev/elt/manifest"
+)
+
+// TestProfilesTakenAfterCommit: tables no drift test watches are profiled
+// by the profiler once their builds committed; the run returns only after
+// their profiles are stored, and views get none.
+func TestProfilesTakenAfterCommit(t *testing.T) {
+	f := newFixture(t)
+	a := f.model("a", "table", "select range as id, 'x' || range as name from range(5)")
+	b := f.model("b", "table", "select id * 2 as id from "+a.Relation, a.ID)
+	f.model("v", "view", "select * from "+b.Relation, b.ID)
+	res, _ := f.exec(4)
+	if res.Failed() || len(res.Warnings) > 0 {
+		t.Fatalf("run failed or warned: %+v %v", res.Nodes, res.Warnings)
+	}
+	got := f.query(`SELECT node_id, column_name, row_count, min_value, max_value
+		FROM elt_state.column_profiles WHERE run_id = 'run-1' ORDER BY node_id, column_name`)
+	want := "model.a|id|5|0|4;model.a|name|5|x0|x4;model.b|id|5|0|8;"
+	if got != want {
+		t.Fatalf("profiles = %s\nwant       %s", got, want)
+	}
+	if got, want := f.query(`SELECT node_id, rows_read, rows_written FROM elt_state.row_counts WHERE run_id = 'run-1' ORDER BY 1`),
+		"model.a|5|5;model.b|5|5;"; got != want {
+		t.Fatalf("row_counts = %s, want %s", got, want)
+	}
+}
+
+// TestProfilerBatchKeepsGoodProfiles: a profile that fails is a warning
+// naming its node, and the other profiles of its batch are still stored.
+func TestProfilerBatchKeepsGoodProfiles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.db.Exec(ctx, "CREATE TABLE main.good AS SELECT 1 AS x"); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := f.exec(1, f.model("init", "view", "select 1 as y").ID) // creates elt_state
+	if res.Failed() {
+		t.Fatalf("%+v", res.Nodes)
+	}
+	good := &manifest.Node{ID: "model.good", Name: "good", Schema: "main", Alias: "good", Config: manifest.Config{Materialized: "table"}}
+	gone := &manifest.Node{ID: "model.gone", Name: "gone", Schema: "main", Alias: "gone", Config: manifest.Config{Materialized: "table"}}
+	p := newProfiler(ctx, f.db, "run-p", 4)
+	p.add(gone, `"main"."gone"`)
+	p.add(good, `"main"."good"`)
+	warnings := p.Wait()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "column profile of model.gone not stored") {
+		t.Fatalf("warnings = %q", warnings)
+	}
+	if got, want := f.query(`SELECT node_id, column_name, row_count FROM elt_state.column_profiles WHERE run_id = 'run-p'`),
+		"model.good|x|1;"; got != want {
+		t.Fatalf("profiles = %s, want %s", got, want)
+	}
+}

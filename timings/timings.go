@@ -1,0 +1,28 @@
+// Package timings reports how long the phases of an elt command take, for
+// profiling elt itself. It is off unless the environment variable
+// ELT_TIMINGS is set, in which case each finished phase prints one line,
+// "elt timings: <phase> <duration>", to standard error. Off, a phase costs
+// one branch.
+package timings
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// enabled is read once at start-up: phases are timed for the whole process
+// or not at all.
+var enabled = os.Getenv("ELT_TIMINGS") != ""
+
+// Start begins timing the phase name; calling the returned function ends it
+// and prints its wall time when timings are enabled.
+func Start(name string) func() {
+	if !enabled {
+		return func() {}
+	}
+	t0 := time.Now()
+	return func() {
+		fmt.Fprintf(os.Stderr, "elt timings: %-28s %8.1f ms\n", name, float64(time.Since(t0).Microseconds())/1000)
+	}
+}
