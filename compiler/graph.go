@@ -34,17 +34,24 @@ func (c *compilation) manifest() *manifest.Manifest {
 	for _, n := range c.seeds {
 		m.Nodes[n.ID] = n
 	}
+	var enabled []*unit
 	for _, u := range append(append([]*unit(nil), c.modelList...), c.tests...) {
-		if !u.node.Config.Enabled {
-			continue
+		if u.node.Config.Enabled {
+			enabled = append(enabled, u)
 		}
+	}
+	// A fingerprint hashes the node's SQL and encoded config: in parallel.
+	c.parallel(len(enabled), func(i int) {
+		u := enabled[i]
 		n := u.node
 		n.DependsOn = sortedDeps(u.deps)
 		if n.CompiledSQL != "" && n.CompiledPath == "" {
 			n.CompiledPath = path.Join("target", "compiled", n.Path)
 		}
 		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
-		m.Nodes[n.ID] = n
+	})
+	for _, u := range enabled {
+		m.Nodes[u.node.ID] = u.node
 	}
 	for name, d := range c.macros {
 		mac := &manifest.Macro{Name: name, Pos: diag.Pos{File: d.file, Line: d.node.Location.Line}}

@@ -71,7 +71,6 @@ func roundTrip(v any) ([]byte, error) {
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(generic); err != nil {
 		return nil, err
 	}
