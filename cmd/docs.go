@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/elt-dev/elt/compiler"
 	"github.com/elt-dev/elt/docs"
 	"github.com/elt-dev/elt/manifest"
 )
@@ -55,7 +54,7 @@ func (a *app) docsGenerate() (string, error) {
 		return "", err
 	}
 	defer s.close()
-	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
+	if err := s.writeArtifacts(); err != nil {
 		return "", err
 	}
 	l, err := s.buildLineage()

@@ -24,6 +24,9 @@ type globalOptions struct {
 	FullRefresh bool
 	FailFast    bool
 	State       string // directory holding a previous manifest.json, for state:modified
+	// NoPartialParse compiles every template even when the previous
+	// compile could be reused (package partialparse).
+	NoPartialParse bool
 }
 
 // register adds the global flags to root as persistent flags.
@@ -41,6 +44,7 @@ func (o *globalOptions) register(root *cobra.Command) {
 	f.BoolVar(&o.FullRefresh, "full-refresh", false, "rebuild incremental models from scratch")
 	f.BoolVar(&o.FailFast, "fail-fast", false, "stop at the first failure")
 	f.StringVar(&o.State, "state", "", "directory with the manifest.json of a previous run, for state:modified")
+	f.BoolVar(&o.NoPartialParse, "no-partial-parse", false, "compile every template, even when nothing changed since the last compile")
 }
 
 // validate checks flag values that cobra cannot.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/elt-dev/elt/compiler"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/runner"
 )
@@ -83,12 +82,16 @@ func (a *app) compile(extra []string) error {
 	if err != nil {
 		return err
 	}
-	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
+	if err := s.writeArtifacts(); err != nil {
 		return err
 	}
 	pr := a.printer()
 	pr.Infof("%s", s.foundLine())
-	pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json", len(s.man.Nodes), len(selected))
+	if s.reused != nil {
+		pr.Infof("Reused the last compile of %d nodes (%d selected): nothing it depended on changed; wrote target/manifest.json", len(s.man.Nodes), len(selected))
+	} else {
+		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json", len(s.man.Nodes), len(selected))
+	}
 	return impact()
 }
 
@@ -105,7 +108,7 @@ func (a *app) execute(v verb, extra []string) error {
 		return err
 	}
 	selected = a.retrySelection(s, selected)
-	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
+	if err := s.writeArtifacts(); err != nil {
 		return err
 	}
 	rep := newReporter(a.printer(), s)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/elt-dev/elt/partialparse"
 	"github.com/elt-dev/elt/timings"
 	"os"
 	"path/filepath"
@@ -50,6 +51,20 @@ type session struct {
 	graph        *dag.Graph
 	invocationID string
 	started      time.Time
+
+	inline bool // an inline model was added to the project's files
+	// parse is what this compile records for the next one to reuse it;
+	// nil when it is not recorded (inline SQL, --no-partial-parse).
+	parse *parseRecord
+	// reused is the previous compile, when this session reused it.
+	reused *partialparse.Reuse
+}
+
+// parseRecord is a compile's partial-parse inputs and observations.
+type parseRecord struct {
+	in       partialparse.Inputs
+	rec      *partialparse.Recorder
+	warnings diag.List
 }
 
 // close closes the database when one is open.
@@ -88,7 +103,7 @@ func (a *app) loadWith(mode dbMode, inline string) (*session, error) {
 		proj.Models = append(append([]*project.SQLFile(nil), proj.Models...),
 			&project.SQLFile{Path: "<inline>", Name: inlineModel, Content: inline})
 	}
-	s := &session{a: a, proj: proj, started: time.Now(), invocationID: a.runID()}
+	s := &session{a: a, proj: proj, started: time.Now(), invocationID: a.runID(), inline: inline != ""}
 	if err := s.resolveTarget(); err != nil {
 		return nil, err
 	}
@@ -255,7 +270,7 @@ func (s *session) compile() error {
 		return err
 	}
 	done := timings.Start("compile")
-	m, diags := compiler.Compile(s.proj, opts)
+	m, diags := s.compileOrReuse(opts)
 	done()
 	if diags.HasErrors() {
 		return diags.Err()
@@ -341,3 +356,82 @@ func newInvocationID() string {
 
 // ctx returns the invocation's context.
 func (s *session) ctx() context.Context { return s.a.ctx }
+
+// compileOrReuse compiles the project, or reuses the previous compile when
+// partialparse finds nothing it depended on changed. A compile that may be
+// reused next time is recorded by writeArtifacts.
+func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, diag.List) {
+	if s.inline || s.a.opts.NoPartialParse {
+		return compiler.Compile(s.proj, opts)
+	}
+	in, err := partialparse.Fingerprint(s.proj, partialparse.Options{
+		EltVersion: Version + " " + executableStamp(), ProjectDir: s.proj.Dir, Target: s.targetName, Threads: s.threads,
+		Vars: s.vars, FullRefresh: s.a.opts.FullRefresh,
+	})
+	if err != nil {
+		return compiler.Compile(s.proj, opts) // e.g. an unreadable seed: the compile reports it
+	}
+	if r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing); r != nil {
+		s.reused = r
+		m := r.Manifest
+		m.Metadata.ProjectDir = s.proj.Dir
+		m.Metadata.InvocationID = opts.InvocationID
+		m.Metadata.GeneratedAt = opts.RunStartedAt.UTC().Format(time.RFC3339)
+		return m, r.Warnings
+	}
+	rec := &partialparse.Recorder{}
+	opts.Env = rec.Env(opts.Env)
+	opts.Existing = rec.Existing(opts.Existing)
+	if q := opts.Query; q != nil {
+		opts.Query = func(sql string) (*compiler.QueryResult, error) {
+			rec.MarkVolatile("run_query")
+			return q(sql)
+		}
+	}
+	m, diags := compiler.Compile(s.proj, opts)
+	s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
+	return m, diags
+}
+
+// writeArtifacts writes target/manifest.json and target/compiled/, then
+// records the compile for partial parsing. A reused compile's files are
+// already there: only the manifest's metadata is rewritten.
+func (s *session) writeArtifacts() error {
+	if s.reused != nil {
+		defer timings.Start("artifacts: reused manifest")()
+		s.reused.Manifest.Metadata.EltVersion = Version
+		return s.reused.WriteManifest(s.targetDir)
+	}
+	if s.parse == nil {
+		if _, err := compiler.WriteArtifactsData(s.man, s.targetDir); err != nil {
+			return err
+		}
+		return partialparse.Forget(s.targetDir)
+	}
+	enc := make(chan partialparse.Encoded, 1)
+	go func() { enc <- partialparse.EncodeManifest(s.man) }()
+	data, err := compiler.WriteArtifactsData(s.man, s.targetDir)
+	encoded := <-enc
+	if err != nil {
+		return err
+	}
+	if err := partialparse.Save(s.targetDir, s.parse.in, s.parse.rec, encoded, data, s.parse.warnings); err != nil {
+		s.a.printer().Errorf("warning: could not record the compile for partial parsing: %v", err)
+	}
+	return nil
+}
+
+// executableStamp identifies the running binary by its size and
+// modification time, so a rebuilt elt (its templates and compiler may have
+// changed without a new Version) never reuses an older binary's compile.
+func executableStamp() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown"
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/elt-dev/elt/compiler"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/runner"
 )
@@ -64,7 +63,7 @@ func (a *app) stream(extra []string, f streamFlags) error {
 		return err
 	}
 	defer s.close()
-	if err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
+	if err := s.writeArtifacts(); err != nil {
 		return err
 	}
 	selected, err := s.selectNodes(extra, manifest.Model)

@@ -14,6 +14,13 @@ import (
 // two compiles of an unchanged project write identical files. Stale
 // compiled files of removed nodes are left alone.
 func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
+	_, err := WriteArtifactsData(m, targetDir)
+	return err
+}
+
+// WriteArtifactsData is WriteArtifacts that also returns the bytes of the
+// manifest.json it wrote.
+func WriteArtifactsData(m *manifest.Manifest, targetDir string) ([]byte, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
 	type encoded struct {
@@ -32,17 +39,17 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
 	done()
 	if err != nil {
 		<-enc
-		return err
+		return nil, err
 	}
 	e := <-enc
 	data, err := e.data, e.err
 	if err != nil {
-		return fmt.Errorf("encoding manifest.json: %w", err)
+		return nil, fmt.Errorf("encoding manifest.json: %w", err)
 	}
 	if err := os.MkdirAll(targetDir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
-	return writeIfChanged(filepath.Join(targetDir, "manifest.json"), data)
+	return data, writeIfChanged(filepath.Join(targetDir, "manifest.json"), data)
 }
 
 // writeIfChanged writes data to p through a temporary file and a rename,

@@ -239,3 +239,44 @@ func ReadFile(path string) (*Manifest, error) {
 	}
 	return &m, nil
 }
+
+// ReplaceMetadata returns data, a manifest.json written by Encode, with
+// its metadata member replaced by md, encoded as Encode would: the bytes
+// Encode gives for the same manifest with metadata md, without decoding
+// and encoding its nodes again.
+func ReplaceMetadata(data []byte, md Metadata) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("manifest: not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		// The value starts after the ':' that follows the key.
+		start := int(dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		if key != "metadata" {
+			continue
+		}
+		end := int(dec.InputOffset())
+		colon := bytes.IndexByte(data[start:end], ':')
+		if colon < 0 {
+			return nil, fmt.Errorf("manifest: malformed metadata member")
+		}
+		enc, err := encodeCanonical(md)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, len(data)+len(enc))
+		out = append(out, data[:start+colon+1]...)
+		out = append(out, bytes.TrimSuffix(enc, []byte("\n"))...)
+		return append(out, data[end:]...), nil
+	}
+	return nil, fmt.Errorf("manifest: no metadata member")
+}

@@ -76,3 +76,32 @@ func roundTrip(v any) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// TestReplaceMetadata: replacing the metadata of an encoded manifest gives
+// the bytes of encoding the manifest with the new metadata.
+func TestReplaceMetadata(t *testing.T) {
+	m := &Manifest{Nodes: map[NodeID]*Node{"model.a": {ID: "model.a", Name: "a", ResourceType: Model,
+		Config: DefaultConfig(), CompiledSQL: `select '"metadata":{}' as x`}},
+		Metadata: Metadata{ProjectName: "p", InvocationID: "old", GeneratedAt: "2026-01-01T00:00:00Z"},
+		Vars:     map[string]any{"metadata": map[string]any{"x": 1}}}
+	m.BuildChildren()
+	data, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Metadata.InvocationID, m.Metadata.GeneratedAt, m.Metadata.EltVersion = "new", "2026-11-25T00:00:00Z", "v9"
+	want, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReplaceMetadata(data, m.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("ReplaceMetadata:\n got %s\nwant %s", got, want)
+	}
+	if _, err := ReplaceMetadata([]byte(`{"nodes":{}}`), m.Metadata); err == nil {
+		t.Fatal("no error for a manifest without metadata")
+	}
+}

@@ -1,6 +1,8 @@
 package project
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,6 +50,12 @@ func Load(dir string) (*Project, diag.List) {
 	sqlFiles := make([]*SQLFile, len(sqlPaths))
 	props := make([]*propsFile, len(files.props))
 	fileErrs := make([]diag.List, len(sqlPaths)+len(files.props))
+	inputs := make([]InputFile, len(sqlPaths)+len(files.props))
+	volatile := make([]string, len(sqlPaths)+len(files.props))
+	note := func(i int, rel string, b []byte) {
+		inputs[i] = InputFile{Path: rel, SHA256: sha256.Sum256(b)}
+		volatile[i] = mentionsVolatile(b)
+	}
 	var projCtx fileCtx
 	parallel(len(sqlPaths)+len(files.props)+1, func(i int) {
 		switch {
@@ -62,6 +70,7 @@ func Load(dir string) (*Project, diag.List) {
 				return
 			}
 			sqlFiles[i] = &SQLFile{Path: rel, Name: baseName(rel), Content: string(b)}
+			note(i, rel, b)
 		case i < len(sqlPaths)+len(files.props):
 			j := i - len(sqlPaths)
 			rel := files.props[j]
@@ -72,8 +81,11 @@ func Load(dir string) (*Project, diag.List) {
 			*bp = b
 			if err != nil {
 				c.errs.Errorf(diag.Pos{File: rel}, "cannot read: %v", err)
-			} else if root := c.parseYAML(b); root != nil {
-				props[j] = c.parseProps(root)
+			} else {
+				note(i, rel, b)
+				if root := c.parseYAML(b); root != nil {
+					props[j] = c.parseProps(root)
+				}
 			}
 			fileErrs[i] = c.errs
 		default:
@@ -87,6 +99,20 @@ func Load(dir string) (*Project, diag.List) {
 	for _, l := range fileErrs {
 		errs.Append(l)
 	}
+	p.Inputs = append(make([]InputFile, 0, len(inputs)+1), InputFile{Path: FileName, SHA256: sha256.Sum256(data)})
+	if name := mentionsVolatile(data); name != "" {
+		p.Volatile = FileName + " mentions " + name
+	}
+	for i, in := range inputs {
+		if in.Path == "" {
+			continue // unreadable: an error above
+		}
+		p.Inputs = append(p.Inputs, in)
+		if volatile[i] != "" && p.Volatile == "" {
+			p.Volatile = in.Path + " mentions " + volatile[i]
+		}
+	}
+	sort.Slice(p.Inputs, func(i, j int) bool { return p.Inputs[i].Path < p.Inputs[j].Path })
 
 	split := func(from, to int) []*SQLFile {
 		out := make([]*SQLFile, 0, to-from)
@@ -327,6 +353,16 @@ func baseName(p string) string {
 func didYouMean(word string, names []string) string {
 	if s := suggest(word, names); s != "" {
 		return fmt.Sprintf(" — did you mean %q?", s)
+	}
+	return ""
+}
+
+// mentionsVolatile returns the first of VolatileNames that b contains, or "".
+func mentionsVolatile(b []byte) string {
+	for _, name := range VolatileNames {
+		if bytes.Contains(b, []byte(name)) {
+			return name
+		}
 	}
 	return ""
 }

@@ -45,7 +45,25 @@ type Project struct {
 	SeedProps  map[string]*ModelProps // by seed name
 	Sources    []*Source
 	UnitTests  []*UnitTest
+
+	// Inputs are the files Load read (project.yaml, SQL and YAML; not the
+	// seeds' CSV), sorted by path, with the digests of their bytes.
+	Inputs []InputFile `json:"-"`
+	// Volatile names the first input that mentions a name of
+	// VolatileNames, e.g. `models/a.sql mentions run_started_at`; "" if none.
+	Volatile string `json:"-"`
 }
+
+// InputFile is one file Load read and the SHA-256 of its bytes.
+type InputFile struct {
+	Path   string
+	SHA256 [32]byte
+}
+
+// VolatileNames are template names whose value differs from one
+// invocation to the next: a compile of a project that mentions one cannot
+// be reused by the next invocation.
+var VolatileNames = []string{"run_started_at", "invocation_id"}
 
 // Target is one entry of `targets:`.
 type Target struct {

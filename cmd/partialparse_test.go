@@ -1,0 +1,132 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPartialParse drives elt compile through every input a compile
+// depends on: each change compiles again and gives the new SQL; an
+// unchanged project reuses the last compile, whose SQL stays right.
+func TestPartialParse(t *testing.T) {
+	t.Setenv("ELT_PP_TEST", "")
+	os.Unsetenv("ELT_PP_TEST")
+	dir := writeProject(t, map[string]string{
+		"project.yaml": "name: pp\n",
+		"models/a.sql": "select '{{ env_var(\"ELT_PP_TEST\", \"dflt\") }}' as v",
+		"models/b.sql": "select * from {{ ref('a') }}",
+		"models/inc.sql": "{{ config(materialized='incremental') }}\nselect 1 as x" +
+			"{% if is_incremental() %} where x > (select max(x) from {{ this }}){% endif %}",
+		"models/v.sql": "select {{ var('n', 1) }} as n",
+	})
+	compiled := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", name+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	step := func(what string, reused bool, args ...string) string {
+		t.Helper()
+		out := mustElt(t, dir, append([]string{"compile"}, args...)...)
+		if got := strings.Contains(out, "Reused the last compile"); got != reused {
+			t.Fatalf("%s: reused = %v, want %v\n%s", what, got, reused, out)
+		}
+		return out
+	}
+	step("first compile", false)
+	if _, err := os.Stat(filepath.Join(dir, "target", "partial_parse.gob")); err != nil {
+		t.Fatalf("no record after a compile: %v", err)
+	}
+	step("unchanged", true)
+	if !strings.Contains(compiled("a"), "'dflt'") {
+		t.Fatalf("a = %s", compiled("a"))
+	}
+	manifest := filepath.Join(dir, "target", "manifest.json")
+	before, _ := os.ReadFile(manifest)
+
+	t.Setenv("ELT_PP_TEST", "from env")
+	step("env_var changed", false)
+	if !strings.Contains(compiled("a"), "'from env'") {
+		t.Fatalf("a = %s", compiled("a"))
+	}
+	step("env_var unchanged", true)
+
+	editFile(t, filepath.Join(dir, "models", "b.sql"), "select *", "select v")
+	step("model changed", false)
+	if !strings.Contains(compiled("b"), "select v from") {
+		t.Fatalf("b = %s", compiled("b"))
+	}
+	step("vars changed", false, "--vars", "{n: 2}")
+	if !strings.Contains(compiled("v"), "select 2 as n") {
+		t.Fatalf("v = %s", compiled("v"))
+	}
+	step("vars unchanged", true, "--vars", "{n: 2}")
+	step("vars back", false)
+
+	// Building inc makes is_incremental() true.
+	mustElt(t, dir, "run")
+	step("relation now exists", false)
+	if !strings.Contains(compiled("inc"), "where x >") {
+		t.Fatalf("inc = %s", compiled("inc"))
+	}
+	step("relation still exists", true)
+	step("full refresh", false, "--full-refresh")
+	if strings.Contains(compiled("inc"), "where x >") {
+		t.Fatalf("inc under --full-refresh = %s", compiled("inc"))
+	}
+	step("no full refresh", false)
+
+	// A reused compile rewrites only the manifest's metadata.
+	after, _ := os.ReadFile(manifest)
+	if len(after) == 0 || strings.Contains(string(after), `"invocation_id":""`) {
+		t.Fatalf("manifest without invocation id: %.200s", after)
+	}
+	_ = before
+
+	step("--no-partial-parse", false, "--no-partial-parse")
+	if _, err := os.Stat(filepath.Join(dir, "target", "partial_parse.gob")); !os.IsNotExist(err) {
+		t.Fatalf("--no-partial-parse left a record: %v", err)
+	}
+	step("after --no-partial-parse", false)
+	step("recorded again", true)
+
+	// A manifest.json that is not the one the compile wrote is not trusted.
+	if err := os.WriteFile(manifest, append(after, ' '), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step("manifest edited", false)
+	step("manifest rewritten", true)
+
+	// A run after a reused compile builds the same models.
+	out := mustElt(t, dir, "run")
+	if !strings.Contains(out, "PASS=4") {
+		t.Fatalf("run after reuse:\n%s", out)
+	}
+}
+
+// TestPartialParseVolatile: a compile whose SQL may change by itself —
+// run_query(), run_started_at, invocation_id — is never reused.
+func TestPartialParseVolatile(t *testing.T) {
+	for name, model := range map[string]string{
+		"run_query":      "{% set r = run_query('select 42 as n') %}select 1 as x",
+		"run_started_at": "select '{{ run_started_at }}' as at",
+		"invocation_id":  "select '{{ invocation_id }}' as id",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeProject(t, map[string]string{"project.yaml": "name: vol\n", "models/m.sql": model})
+			mustElt(t, dir, "run")
+			for i := 0; i < 2; i++ {
+				if out := mustElt(t, dir, "compile"); strings.Contains(out, "Reused the last compile") {
+					t.Fatalf("compile %d reused a volatile compile:\n%s", i+1, out)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "target", "partial_parse.gob")); !os.IsNotExist(err) {
+				t.Fatalf("a volatile compile left a record: %v", err)
+			}
+		})
+	}
+}

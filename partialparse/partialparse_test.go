@@ -1,0 +1,120 @@
+package partialparse
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/project"
+)
+
+// saved writes a record for a one-node manifest in a temporary target
+// directory and returns the directory and the compile's inputs.
+func saved(t *testing.T) (string, Inputs) {
+	t.Helper()
+	dir := t.TempDir()
+	p := &project.Project{Dir: dir, Inputs: []project.InputFile{{Path: "project.yaml"}}}
+	in, err := Fingerprint(p, Options{EltVersion: "test", ProjectDir: dir, Target: "dev", Vars: map[string]any{"a": []any{1, "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a",
+		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}}}
+	data, err := manifest.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "target")
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "manifest.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := &Recorder{}
+	rec.Env(func(string) (string, bool) { return "v", true })("E")
+	rec.Existing(func(string) bool { return false })(`"main"."a"`)
+	warn := diag.List{diag.Warnf(diag.Pos{File: "models/a.yml", Line: 3}, "careful")}
+	if err := Save(target, in, rec, EncodeManifest(m), data, warn); err != nil {
+		t.Fatal(err)
+	}
+	return target, in
+}
+
+func TestLookup(t *testing.T) {
+	env := func(string) (string, bool) { return "v", true }
+	none := func(string) bool { return false }
+	t.Run("reused", func(t *testing.T) {
+		target, in := saved(t)
+		r := Lookup(target, in, env, none)
+		if r == nil {
+			t.Fatal("not reused")
+		}
+		if r.Manifest.Nodes["model.a"] == nil || r.Manifest.Nodes["model.a"].Config.Meta["n"] != 2 {
+			t.Fatalf("manifest not restored with its types: %+v", r.Manifest.Nodes["model.a"])
+		}
+		if len(r.Warnings) != 1 || r.Warnings[0].Error() != "models/a.yml:3: warning: careful" {
+			t.Fatalf("warnings = %v", r.Warnings)
+		}
+	})
+	refused := map[string]func(target string, in *Inputs) (func(string) (string, bool), func(string) bool){
+		"other key": func(_ string, in *Inputs) (func(string) (string, bool), func(string) bool) {
+			in.Key += "x"
+			return env, none
+		},
+		"volatile": func(_ string, in *Inputs) (func(string) (string, bool), func(string) bool) {
+			in.Volatile = "x"
+			return env, none
+		},
+		"env changed": func(string, *Inputs) (func(string) (string, bool), func(string) bool) {
+			return func(string) (string, bool) { return "w", true }, none
+		},
+		"env unset": func(string, *Inputs) (func(string) (string, bool), func(string) bool) {
+			return func(string) (string, bool) { return "", false }, none
+		},
+		"relation appeared": func(string, *Inputs) (func(string) (string, bool), func(string) bool) {
+			return env, func(string) bool { return true }
+		},
+		"manifest edited": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
+			f, _ := os.OpenFile(filepath.Join(target, "manifest.json"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString(" ")
+			f.Close()
+			return env, none
+		},
+		"record truncated": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
+			p := filepath.Join(target, FileName)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+			return env, none
+		},
+		"record garbage": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
+			os.WriteFile(filepath.Join(target, FileName), []byte("\xff\xff\xff\xff\xff\xff\xff\xffgarbage"), 0o644)
+			return env, none
+		},
+	}
+	for name, change := range refused {
+		t.Run(name, func(t *testing.T) {
+			target, in := saved(t)
+			e, x := change(target, &in)
+			if r := Lookup(target, in, e, x); r != nil {
+				t.Fatal("reused")
+			}
+		})
+	}
+}
+
+// TestVolatileCompileLeavesNoRecord: Save of a compile that ran
+// run_query() removes the earlier record.
+func TestVolatileCompileLeavesNoRecord(t *testing.T) {
+	target, in := saved(t)
+	rec := &Recorder{}
+	rec.MarkVolatile("run_query")
+	if err := Save(target, in, rec, Encoded{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(target, FileName)); !os.IsNotExist(err) {
+		t.Fatalf("record kept: %v", err)
+	}
+}
