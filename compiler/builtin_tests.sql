@@ -89,6 +89,9 @@ select '{{ metric }}' as metric, previous_value, current_value, {{ max_change }}
 from cur, prev
 where {% if metric == 'null_rate' -%}
     abs(coalesce(current_value, 0) - coalesce(previous_value, 0)) > {{ max_change }}
+{%- elif metric == 'distinct_count' -%}
+    {#- a profile taken while no drift test watched the model has no distinct count: no baseline yet #}
+    previous_value is not null and abs(current_value - previous_value) > {{ max_change }} * abs(previous_value)
 {%- else -%}
     (previous_value is null) <> (current_value is null)
     or abs(current_value - previous_value) > {{ max_change }} * abs(previous_value)

@@ -187,7 +187,7 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 		// Nothing reads this profile during the run: take it after COMMIT.
 		nr.audit.profileAfterCommit = true
 	case r.profiled(n, target):
-		profiles, err := profile(ctx, tx, n, target)
+		profiles, err := profile(ctx, tx, n, target, true)
 		if err != nil {
 			return err
 		}
@@ -310,9 +310,12 @@ func numericType(t string) bool {
 }
 
 // profile computes the column profiles of target in one scan: row count,
-// null rate, mean (numeric columns), min, max and an approximate distinct
-// count (HyperLogLog).
-func profile(ctx context.Context, tx querier, n *manifest.Node, target string) ([]state.ColumnProfile, error) {
+// null rate, mean (numeric columns), min, max and, with distinct, an
+// approximate distinct count (HyperLogLog). The distinct count is most of
+// a profile's cost on a large table (0.35 of 0.4 s on 2.85M rows and 8
+// columns; DuckDB answers the rest largely from its column statistics), so
+// only the profiles a drift test may read take it.
+func profile(ctx context.Context, tx querier, n *manifest.Node, target string, distinct bool) ([]state.ColumnProfile, error) {
 	cols, err := columnsOf(ctx, tx, schemaOf(n), nameOf(n))
 	if err != nil || len(cols) == 0 {
 		return nil, err
@@ -329,7 +332,11 @@ func profile(ctx context.Context, tx querier, n *manifest.Node, target string) (
 		if simple {
 			lo, hi = "CAST(min("+q+") AS VARCHAR)", "CAST(max("+q+") AS VARCHAR)"
 		}
-		exprs = append(exprs, "count("+q+")", mean, lo, hi, "approx_count_distinct("+q+")")
+		dc := "NULL"
+		if distinct {
+			dc = "approx_count_distinct(" + q + ")"
+		}
+		exprs = append(exprs, "count("+q+")", mean, lo, hi, dc)
 	}
 	res, err := tx.Query(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+target)
 	if err != nil {

@@ -109,7 +109,7 @@ func (p *profiler) profile(ctx context.Context, batch []profileJob) {
 	var sets []state.NodeProfiles
 	var stored []profileJob
 	for _, j := range batch {
-		cols, err := profile(ctx, c, j.n, j.target)
+		cols, err := profile(ctx, c, j.n, j.target, false) // no drift test reads them
 		if ctx.Err() != nil {
 			return
 		}
