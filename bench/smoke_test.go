@@ -15,8 +15,8 @@ import (
 // elt; the full sizes run only with -bench.
 func TestSmoke(t *testing.T) {
 	t.Run("compile", func(t *testing.T) {
-		cold, warm, coldRSS, warmRSS := measureCompile(t, 300, 1)
-		reportCompile(t, 300, cold, warm, coldRSS, warmRSS)
+		cold, full, warm := measureCompile(t, 300, 1)
+		reportCompile(t, 300, cold, full, warm)
 	})
 	t.Run("per-node", func(t *testing.T) {
 		for _, s := range perNodeShapes(30) {
