@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/elt-dev/elt/cmd"
+	"github.com/elt-dev/elt/timings"
 )
 
 // example holds the example churn project at the repository root.
@@ -17,5 +18,8 @@ var example embed.FS
 
 func main() {
 	cmd.ExampleProject = example
-	os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stop := timings.CPUProfile()
+	code := cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

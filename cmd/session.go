@@ -364,14 +364,19 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 	if s.inline || s.a.opts.NoPartialParse {
 		return compiler.Compile(s.proj, opts)
 	}
+	done := timings.Start("partial parse: fingerprint")
 	in, err := partialparse.Fingerprint(s.proj, partialparse.Options{
 		EltVersion: Version + " " + executableStamp(), ProjectDir: s.proj.Dir, Target: s.targetName, Threads: s.threads,
 		Vars: s.vars, FullRefresh: s.a.opts.FullRefresh,
 	})
+	done()
 	if err != nil {
 		return compiler.Compile(s.proj, opts) // e.g. an unreadable seed: the compile reports it
 	}
-	if r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing); r != nil {
+	done = timings.Start("partial parse: lookup")
+	r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing)
+	done()
+	if r != nil {
 		s.reused = r
 		m := r.Manifest
 		m.Metadata.ProjectDir = s.proj.Dir

@@ -240,43 +240,61 @@ func ReadFile(path string) (*Manifest, error) {
 	return &m, nil
 }
 
-// ReplaceMetadata returns data, a manifest.json written by Encode, with
-// its metadata member replaced by md, encoded as Encode would: the bytes
-// Encode gives for the same manifest with metadata md, without decoding
-// and encoding its nodes again.
-func ReplaceMetadata(data []byte, md Metadata) ([]byte, error) {
+// MetadataSpan returns where the value of the metadata member of data, a
+// manifest.json written by Encode, starts and ends.
+func MetadataSpan(data []byte) (start, end int, err error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("manifest: not a JSON object")
+		return 0, 0, fmt.Errorf("manifest: not a JSON object")
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 		key, _ := tok.(string)
-		// The value starts after the ':' that follows the key.
-		start := int(dec.InputOffset())
+		// The offset after a key is before its ':'.
+		from := int(dec.InputOffset())
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, err
+			return 0, 0, err
 		}
 		if key != "metadata" {
 			continue
 		}
 		end := int(dec.InputOffset())
-		colon := bytes.IndexByte(data[start:end], ':')
+		colon := bytes.IndexByte(data[from:end], ':')
 		if colon < 0 {
-			return nil, fmt.Errorf("manifest: malformed metadata member")
+			return 0, 0, fmt.Errorf("manifest: malformed metadata member")
 		}
-		enc, err := encodeCanonical(md)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(data)+len(enc))
-		out = append(out, data[:start+colon+1]...)
-		out = append(out, bytes.TrimSuffix(enc, []byte("\n"))...)
-		return append(out, data[end:]...), nil
+		return from + colon + 1, end, nil
 	}
-	return nil, fmt.Errorf("manifest: no metadata member")
+	return 0, 0, fmt.Errorf("manifest: no metadata member")
+}
+
+// EncodeMetadata is md as Encode writes it inside manifest.json.
+func EncodeMetadata(md Metadata) ([]byte, error) {
+	enc, err := encodeCanonical(md)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(enc, []byte("\n")), nil
+}
+
+// ReplaceMetadata returns data, a manifest.json written by Encode, with
+// its metadata member replaced by md, encoded as Encode would: the bytes
+// Encode gives for the same manifest with metadata md, without decoding
+// and encoding its nodes again.
+func ReplaceMetadata(data []byte, md Metadata) ([]byte, error) {
+	start, end, err := MetadataSpan(data)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := EncodeMetadata(md)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(data)-(end-start)+len(enc))
+	out = append(append(out, data[:start]...), enc...)
+	return append(out, data[end:]...), nil
 }

@@ -14,16 +14,19 @@
 // invocation to the next. A wrong reuse would run stale SQL, so every doubt
 // compiles.
 //
-// The record is target/partial_parse.gob, written after manifest.json: what
-// the compile depended on, then the manifest itself in gob, which decodes
-// several times faster than manifest.json (40 ms against 190 ms at 10,000
-// models) and keeps every value's Go type.
+// The record is two files in the target directory, written after
+// manifest.json: partial_parse.gob holds the manifest in gob, which
+// decodes several times faster than manifest.json (40 ms against 190 ms at
+// 10,000 models) and keeps every value's Go type; partial_parse.json holds
+// what the compile depended on and identifies the two large files by size,
+// modification time and inode, so that a reuse reads neither to check it.
+// A reuse rewrites only manifest.json's metadata, in place.
 package partialparse
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
@@ -40,8 +43,12 @@ import (
 	"github.com/elt-dev/elt/project"
 )
 
-// FileName is the record's name in the target directory.
-const FileName = "partial_parse.gob"
+// FileName is the record's name in the target directory; BodyName the
+// encoded manifest's.
+const (
+	FileName = "partial_parse.json"
+	BodyName = "partial_parse.gob"
+)
 
 // format is the record's version: a record of another format is ignored.
 const format = 1
@@ -153,15 +160,36 @@ func (r *Recorder) MarkVolatile(why string) {
 	}
 }
 
-// record is the head of partial_parse.gob.
+// record is partial_parse.json.
 type record struct {
-	Format    int
-	Key       string
-	Env       map[string]envValue
-	Relations map[string]bool
-	// Manifest is the SHA-256 of the manifest.json this compile wrote.
-	Manifest string
-	Warnings []diag.Diagnostic
+	Format    int                 `json:"format"`
+	Key       string              `json:"key"`
+	Env       map[string]envValue `json:"env,omitempty"`
+	Relations map[string]bool     `json:"relations,omitempty"`
+	Warnings  []diag.Diagnostic   `json:"warnings,omitempty"`
+	// Manifest is manifest.json as this compile (or the last reuse) left
+	// it, with where its metadata is and what it says.
+	Manifest fileID `json:"manifest"`
+	// MetadataAt is the offset of the metadata value in manifest.json.
+	MetadataAt int    `json:"metadata_at"`
+	Metadata   string `json:"metadata"`
+	// Body is partial_parse.gob.
+	Body fileID `json:"body"`
+}
+
+// fileID identifies one version of a file without reading it.
+type fileID struct {
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtime_ns"`
+	Inode   uint64 `json:"inode"`
+}
+
+func statID(p string) (fileID, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fileID{}, err
+	}
+	return fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi)}, nil
 }
 
 func init() {
@@ -178,30 +206,24 @@ type Reuse struct {
 	Manifest *manifest.Manifest
 	// Warnings are the compile's warnings, to report again.
 	Warnings diag.List
-	// data is manifest.json as it is on disk; body the encoded manifest.
-	data, body []byte
-	rec        record
+	rec      record
 }
 
 // Lookup returns the compile recorded in targetDir when it is reusable for
 // in: same key, env_var() and is_incremental() answering as they did, and
-// manifest.json the file it wrote. env and exists answer as the compile's
-// options would (nil: os.LookupEnv, no relation). Any doubt gives nil.
+// manifest.json and partial_parse.gob the files it left. env and exists
+// answer as the compile's options would (nil: os.LookupEnv, no relation).
+// Any doubt gives nil.
 func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool) *Reuse {
 	if in.Volatile != "" || in.Key == "" {
 		return nil
 	}
 	raw, err := os.ReadFile(filepath.Join(targetDir, FileName))
-	if err != nil || len(raw) < 8 {
+	if err != nil {
 		return nil
 	}
-	n := binary.BigEndian.Uint64(raw)
-	if n > uint64(len(raw)-8) {
-		return nil
-	}
-	head, body := raw[8:8+n], raw[8+n:]
 	var rec record
-	if gob.NewDecoder(bytes.NewReader(head)).Decode(&rec) != nil || rec.Format != format || rec.Key != in.Key {
+	if json.Unmarshal(raw, &rec) != nil || rec.Format != format || rec.Key != in.Key {
 		return nil
 	}
 	if env == nil {
@@ -217,39 +239,88 @@ func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 			return nil
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(targetDir, "manifest.json"))
+	manifestPath := filepath.Join(targetDir, "manifest.json")
+	if id, err := statID(manifestPath); err != nil || id != rec.Manifest {
+		return nil
+	}
+	bodyPath := filepath.Join(targetDir, BodyName)
+	if id, err := statID(bodyPath); err != nil || id != rec.Body {
+		return nil
+	}
+	if !hasAt(manifestPath, rec.MetadataAt, rec.Metadata) {
+		return nil
+	}
+	m, err := decodeBody(bodyPath)
 	if err != nil {
 		return nil
 	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != rec.Manifest {
-		return nil
-	}
-	var m manifest.Manifest
-	if gob.NewDecoder(bytes.NewReader(body)).Decode(&m) != nil {
-		return nil
-	}
-	if m.Nodes == nil {
-		m.Nodes = map[manifest.NodeID]*manifest.Node{}
-	}
-	return &Reuse{Manifest: &m, Warnings: rec.Warnings, data: data, rec: rec, body: body}
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, rec: rec}
 }
 
-// WriteManifest rewrites manifest.json in targetDir for a reused compile:
-// the same bytes with the metadata of this invocation, which the record
-// then names.
+// hasAt reports whether the file at p holds want at offset at.
+func hasAt(p string, at int, want string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	got := make([]byte, len(want))
+	if _, err := f.ReadAt(got, int64(at)); err != nil {
+		return false
+	}
+	return string(got) == want
+}
+
+// WriteManifest gives manifest.json in targetDir the metadata of this
+// invocation (r.Manifest.Metadata): in place when it is as long as the
+// old one (the usual case: ids and times have fixed widths), else by
+// rewriting the file; then it records the new version.
 func (r *Reuse) WriteManifest(targetDir string) error {
-	data, err := manifest.ReplaceMetadata(r.data, r.Manifest.Metadata)
+	md, err := manifest.EncodeMetadata(r.Manifest.Metadata)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(data, r.data) {
-		if err := writeAtomic(filepath.Join(targetDir, "manifest.json"), data); err != nil {
+	p := filepath.Join(targetDir, "manifest.json")
+	if len(md) == len(r.rec.Metadata) {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, werr := f.WriteAt(md, int64(r.rec.MetadataAt))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return werr
+		}
+	} else {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		end := r.rec.MetadataAt + len(r.rec.Metadata)
+		if end > len(data) {
+			return fmt.Errorf("%s changed while elt read it", p)
+		}
+		out := make([]byte, 0, len(data)-len(r.rec.Metadata)+len(md))
+		out = append(append(append(out, data[:r.rec.MetadataAt]...), md...), data[end:]...)
+		if err := writeAtomic(p, out); err != nil {
 			return err
 		}
 	}
-	sum := sha256.Sum256(data)
-	r.rec.Manifest = hex.EncodeToString(sum[:])
-	return writeFile(targetDir, r.rec, r.body)
+	id, err := statID(p)
+	if err != nil {
+		return err
+	}
+	r.rec.Manifest, r.rec.Metadata = id, string(md)
+	return writeRecord(targetDir, r.rec)
+}
+
+// bodyHead is the first value of partial_parse.gob; the nodes follow, one
+// gob value each in IDs order, so that no single message holds them all.
+type bodyHead struct {
+	Manifest manifest.Manifest // without Nodes
+	IDs      []manifest.NodeID
 }
 
 // Encoded is a manifest encoded for the record, see EncodeManifest.
@@ -262,8 +333,44 @@ type Encoded struct {
 // written, as both only read m.
 func EncodeManifest(m *manifest.Manifest) Encoded {
 	var buf bytes.Buffer
-	err := gob.NewEncoder(&buf).Encode(m)
-	return Encoded{body: buf.Bytes(), err: err}
+	enc := gob.NewEncoder(&buf)
+	head := bodyHead{Manifest: *m, IDs: m.IDs()}
+	head.Manifest.Nodes = nil
+	if err := enc.Encode(&head); err != nil {
+		return Encoded{err: err}
+	}
+	for _, id := range head.IDs {
+		if err := enc.Encode(m.Nodes[id]); err != nil {
+			return Encoded{err: fmt.Errorf("node %s: %w", id, err)}
+		}
+	}
+	return Encoded{body: buf.Bytes()}
+}
+
+func decodeBody(p string) (*manifest.Manifest, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	var head bodyHead
+	if err := dec.Decode(&head); err != nil {
+		return nil, err
+	}
+	m := head.Manifest
+	m.Nodes = make(map[manifest.NodeID]*manifest.Node, len(head.IDs))
+	for _, id := range head.IDs {
+		var n manifest.Node
+		if err := dec.Decode(&n); err != nil {
+			return nil, err
+		}
+		if n.ID != id {
+			return nil, fmt.Errorf("node %s where %s was expected", n.ID, id)
+		}
+		m.Nodes[id] = &n
+	}
+	return &m, nil
 }
 
 // Save records the compile of in, which wrote manifestData as
@@ -282,36 +389,50 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 		Forget(targetDir)
 		return fmt.Errorf("encoding the manifest: %w", enc.err)
 	}
-	sum := sha256.Sum256(manifestData)
-	r.Manifest = hex.EncodeToString(sum[:])
+	start, end, err := manifest.MetadataSpan(manifestData)
+	if err != nil {
+		return err
+	}
+	r.MetadataAt, r.Metadata = start, string(manifestData[start:end])
 	for _, w := range warnings {
 		if w.Severity == diag.Warning {
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
-	return writeFile(targetDir, r, enc.body)
+	// The record goes last: a crash before it leaves the old record, whose
+	// file identities no longer match, so nothing is reused.
+	bodyPath := filepath.Join(targetDir, BodyName)
+	if err := writeAtomic(bodyPath, enc.body); err != nil {
+		return err
+	}
+	if r.Body, err = statID(bodyPath); err != nil {
+		return err
+	}
+	if r.Manifest, err = statID(filepath.Join(targetDir, "manifest.json")); err != nil {
+		return err
+	}
+	if r.Manifest.Size != int64(len(manifestData)) {
+		return Forget(targetDir) // rewritten meanwhile by another process
+	}
+	return writeRecord(targetDir, r)
 }
 
 // Forget removes the record in targetDir, if any.
 func Forget(targetDir string) error {
-	err := os.Remove(filepath.Join(targetDir, FileName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	for _, name := range []string{FileName, BodyName} {
+		if err := os.Remove(filepath.Join(targetDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-// writeFile writes the record file: the length of the head, the head,
-// then the manifest.
-func writeFile(targetDir string, r record, body []byte) error {
-	var head bytes.Buffer
-	if err := gob.NewEncoder(&head).Encode(r); err != nil {
+func writeRecord(targetDir string, r record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
 		return err
 	}
-	out := make([]byte, 8, 8+head.Len()+len(body))
-	binary.BigEndian.PutUint64(out, uint64(head.Len()))
-	out = append(append(out, head.Bytes()...), body...)
-	return writeAtomic(filepath.Join(targetDir, FileName), out)
+	return writeAtomic(filepath.Join(targetDir, FileName), append(data, '\n'))
 }
 
 // writeAtomic writes data to p through a temporary file of its own and a

@@ -21,7 +21,8 @@ func saved(t *testing.T) (string, Inputs) {
 		t.Fatal(err)
 	}
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a",
-		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}}}
+		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}},
+		Metadata: manifest.Metadata{InvocationID: "00000000", GeneratedAt: "2026-01-01T00:00:00Z"}}
 	data, err := manifest.Encode(m)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,21 @@ func TestLookup(t *testing.T) {
 			return env, none
 		},
 		"record garbage": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
-			os.WriteFile(filepath.Join(target, FileName), []byte("\xff\xff\xff\xff\xff\xff\xff\xffgarbage"), 0o644)
+			os.WriteFile(filepath.Join(target, FileName), []byte("\xff\xffgarbage"), 0o644)
+			return env, none
+		},
+		"body replaced": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
+			p := filepath.Join(target, BodyName)
+			b, _ := os.ReadFile(p)
+			os.Remove(p)
+			os.WriteFile(p, b, 0o644) // same bytes, another file
+			return env, none
+		},
+		"manifest rewritten, same size": func(target string, _ *Inputs) (func(string) (string, bool), func(string) bool) {
+			p := filepath.Join(target, "manifest.json")
+			b, _ := os.ReadFile(p)
+			os.Remove(p)
+			os.WriteFile(p, b, 0o644)
 			return env, none
 		},
 	}
@@ -116,5 +131,45 @@ func TestVolatileCompileLeavesNoRecord(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(target, FileName)); !os.IsNotExist(err) {
 		t.Fatalf("record kept: %v", err)
+	}
+}
+
+// TestWriteManifestInPlace: a reuse gives manifest.json this invocation's
+// metadata, byte for byte what Encode writes, and stays reusable.
+func TestWriteManifestInPlace(t *testing.T) {
+	env := func(string) (string, bool) { return "v", true }
+	none := func(string) bool { return false }
+	for name, c := range map[string]struct {
+		id      string
+		inPlace bool
+	}{"same length": {"a1b2c3d4", true}, "longer": {"a1b2c3d4-and-more", false}} {
+		t.Run(name, func(t *testing.T) {
+			target, in := saved(t)
+			before, _ := statID(filepath.Join(target, "manifest.json"))
+			r := Lookup(target, in, env, none)
+			if r == nil {
+				t.Fatal("not reused")
+			}
+			r.Manifest.Metadata.InvocationID = c.id
+			r.Manifest.Metadata.GeneratedAt = "2026-11-25T17:00:00Z"
+			if err := r.WriteManifest(target); err != nil {
+				t.Fatal(err)
+			}
+			want, err := manifest.Encode(r.Manifest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(filepath.Join(target, "manifest.json"))
+			if string(got) != string(want) {
+				t.Fatalf("manifest.json:\n got %s\nwant %s", got, want)
+			}
+			after, _ := statID(filepath.Join(target, "manifest.json"))
+			if inPlace := after.Inode == before.Inode; inPlace != c.inPlace {
+				t.Errorf("written in place = %v, want %v", inPlace, c.inPlace)
+			}
+			if Lookup(target, in, env, none) == nil {
+				t.Fatal("not reusable after the rewrite")
+			}
+		})
 	}
 }

@@ -2,14 +2,38 @@
 // profiling elt itself. It is off unless the environment variable
 // ELT_TIMINGS is set, in which case each finished phase prints one line,
 // "elt timings: <phase> <duration>", to standard error. Off, a phase costs
-// one branch.
+// one branch. ELT_CPUPROFILE=FILE writes a CPU profile of the whole
+// command to FILE (see CPUProfile).
 package timings
 
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
+
+// CPUProfile starts a CPU profile into the file named by ELT_CPUPROFILE,
+// when set, and returns the function that ends it; a profile that cannot
+// be started is reported on standard error and the command goes on.
+func CPUProfile() (stop func()) {
+	path := os.Getenv("ELT_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "elt: ELT_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
 
 // enabled is read once at start-up: phases are timed for the whole process
 // or not at all.
