@@ -21,7 +21,8 @@ import (
 // full refresh (target ≤ 3%), for delete+insert and merge; and a 30-day
 // microbatch backfill against one table build over the same 30 days
 // (target ≤ 1.3×). It runs only with ELT_BENCH=1; ELT_BENCH_ROWS sets the
-// event count (default 10,000,000). For example:
+// event count (default 10,000,000), ELT_BENCH_DIR a directory to keep the
+// project in. For example:
 //
 //	ELT_BENCH=1 go test ./bench -run TestIncrementalCost -count 1 -v -timeout 60m
 func TestIncrementalCost(t *testing.T) {
@@ -32,7 +33,12 @@ func TestIncrementalCost(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("ELT_BENCH_ROWS")); err == nil && v > 0 {
 		rows = v
 	}
-	dir := t.TempDir()
+	// ELT_BENCH_DIR keeps the project (data, database) there, to profile
+	// the runs by hand afterwards (ELT_TIMINGS=1, ELT_CPUPROFILE).
+	dir := os.Getenv("ELT_BENCH_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ctx := context.Background()
 	raw := filepath.Join(dir, "data", "events")
 	if err := os.MkdirAll(filepath.Dir(raw), 0o755); err != nil {

@@ -60,7 +60,7 @@ func CDCIncremental(in Input) (Plan, error) {
 	if c.UpdatedAt == "" {
 		return Plan{}, errors.New("delete_condition needs updated_at — name the column holding each change's time, so changes can be ordered")
 	}
-	batch := batchRelation(in)
+	batch := BatchRelation(in)
 	keys := joinIdents(c.UniqueKey, "")
 	upd := quoteIdent(c.UpdatedAt)
 	// The model's SQL follows "AS (" on the first line (see package doc).
@@ -110,7 +110,7 @@ func CDCIncremental(in Input) (Plan, error) {
 func CDCPublish(in Input, targetCols, batchCols []Column) ([]string, error) {
 	c := in.Config
 	target := relation(in.Schema, in.Name)
-	batch := batchRelation(in)
+	batch := BatchRelation(in)
 	tomb := Tombstones(in.Schema, in.Name)
 	var model []Column
 	for _, col := range batchCols {

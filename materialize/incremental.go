@@ -39,8 +39,8 @@ func FullRebuild(in Input) bool {
 	return full || in.Existing != ExistingTable
 }
 
-// batchRelation is the temporary table holding in's batch.
-func batchRelation(in Input) string {
+// BatchRelation is the temporary table holding in's batch.
+func BatchRelation(in Input) string {
 	return `"temp"."main".` + quoteIdent(in.Name+BatchSuffix)
 }
 
@@ -113,7 +113,7 @@ func Incremental(in Input) (Plan, error) {
 // Staging); Publish later applies the batch to the target in the same
 // transaction.
 func batchPlan(in Input) Plan {
-	batch := batchRelation(in)
+	batch := BatchRelation(in)
 	return Plan{
 		Target:      relation(in.Schema, in.Name),
 		Staging:     batch,
@@ -143,7 +143,7 @@ func Publish(in Input, targetCols, batchCols []Column) ([]string, error) {
 		return CDCPublish(in, targetCols, batchCols)
 	}
 	target := relation(in.Schema, in.Name)
-	batch := batchRelation(in)
+	batch := BatchRelation(in)
 	strategy := StrategyOf(in)
 	var window string
 	if strategy == "microbatch" {
@@ -187,12 +187,12 @@ func Publish(in Input, targetCols, batchCols []Column) ([]string, error) {
 		if err := requireColumns("unique_key", in.Config.UniqueKey, cols); err != nil {
 			return nil, err
 		}
-		stmts = append(stmts, deleteMatching(target, batch, in.Config.UniqueKey), insert)
+		stmts = append(stmts, deleteMatching(target, batch, in.Config.UniqueKey, in.KeyRange), insert)
 	case "insert_overwrite":
 		if err := requireColumns("partition_by", in.Config.PartitionBy, cols); err != nil {
 			return nil, err
 		}
-		stmts = append(stmts, deleteMatching(target, batch, in.Config.PartitionBy), insert)
+		stmts = append(stmts, deleteMatching(target, batch, in.Config.PartitionBy, in.KeyRange), insert)
 	case "microbatch":
 		stmts = append(stmts, "DELETE FROM "+target+" WHERE "+window, insert+" WHERE "+window)
 	default:
@@ -202,13 +202,23 @@ func Publish(in Input, targetCols, batchCols []Column) ([]string, error) {
 }
 
 // deleteMatching deletes the target's rows whose cols equal (NULLs equal)
-// those of some batch row.
-func deleteMatching(target, batch string, cols []string) string {
+// those of some batch row. With kr, over cols[0], the target's rows are
+// first narrowed to kr's range by constants DuckDB prunes with zone maps.
+func deleteMatching(target, batch string, cols []string, kr *KeyRange) string {
 	conds := make([]string, len(cols))
 	for i, c := range cols {
 		conds[i] = "__elt_batch." + quoteIdent(c) + " IS NOT DISTINCT FROM __elt_target." + quoteIdent(c)
 	}
-	return "DELETE FROM " + target + " AS __elt_target WHERE EXISTS (SELECT 1 FROM " + batch + " AS __elt_batch WHERE " +
+	where := ""
+	if kr != nil && len(cols) > 0 && strings.EqualFold(kr.Column, cols[0]) {
+		col := "__elt_target." + quoteIdent(cols[0])
+		where = col + " BETWEEN CAST(" + quoteString(kr.Min) + " AS " + kr.Type + ") AND CAST(" + quoteString(kr.Max) + " AS " + kr.Type + ")"
+		if kr.HasNull {
+			where = "(" + where + " OR " + col + " IS NULL)"
+		}
+		where += " AND "
+	}
+	return "DELETE FROM " + target + " AS __elt_target WHERE " + where + "EXISTS (SELECT 1 FROM " + batch + " AS __elt_batch WHERE " +
 		strings.Join(conds, " AND ") + ")"
 }
 

@@ -70,6 +70,16 @@ func TestIncrementalGolden(t *testing.T) {
 		{name: "delete_insert", in: incremental("delete+insert", ExistingTable, keyed), target: orderCols, batch: orderCols},
 		{name: "insert_overwrite", in: incremental("insert_overwrite", ExistingTable, func(c *manifest.Config) { c.PartitionBy = []string{"order_date"} }),
 			target: append(orderCols, Column{"order_date", "DATE"}), batch: append(orderCols, Column{"order_date", "DATE"})},
+		{name: "delete_insert_key_range", in: func() Input {
+			in := incremental("delete+insert", ExistingTable, keyed)
+			in.KeyRange = &KeyRange{Column: "order_id", Type: "INTEGER", Min: "7", Max: "42"}
+			return in
+		}(), target: orderCols, batch: orderCols},
+		{name: "insert_overwrite_key_range_null", in: func() Input {
+			in := incremental("insert_overwrite", ExistingTable, func(c *manifest.Config) { c.PartitionBy = []string{"order_date"} })
+			in.KeyRange = &KeyRange{Column: "order_date", Type: "DATE", Min: "2025-01-02", Max: "2025-01-03", HasNull: true}
+			return in
+		}(), target: append(orderCols, Column{"order_date", "DATE"}), batch: append(orderCols, Column{"order_date", "DATE"})},
 		{name: "microbatch_first", in: func() Input {
 			in := incremental("microbatch", "", func(c *manifest.Config) { c.EventTime = "updated_at"; c.BatchSize = "day"; c.Begin = "2025-01-01" })
 			in.BatchStart, in.BatchEnd = "2025-01-02 00:00:00", "2025-01-03 00:00:00"
@@ -211,5 +221,16 @@ func TestExternalGolden(t *testing.T) {
 			}
 			golden(t, "incremental/"+tt.name+".sql", render(p))
 		})
+	}
+}
+
+func TestRangeType(t *testing.T) {
+	for typ, want := range map[string]bool{
+		"INTEGER": true, "bigint": true, "DATE": true, "TIMESTAMP": true, "VARCHAR": true, "DECIMAL(10,2)": true,
+		"DOUBLE": false, "FLOAT": false, "TIMESTAMP WITH TIME ZONE": false, "BLOB": false, "INTEGER[]": false, "": false,
+	} {
+		if got := RangeType(typ); got != want {
+			t.Errorf("RangeType(%q) = %v, want %v", typ, got, want)
+		}
 	}
 }

@@ -179,7 +179,7 @@ func SnapshotPublish(in Input, targetCols, batchCols []Column) ([]string, error)
 			return nil, err
 		}
 	}
-	s := snap{in: in, c: c, checkCols: checkCols, target: relation(in.Schema, in.Name), batch: batchRelation(in),
+	s := snap{in: in, c: c, checkCols: checkCols, target: relation(in.Schema, in.Name), batch: BatchRelation(in),
 		now: timestampLiteral(in.Now)}
 	stmts := s.checks()
 	if targetCols == nil {

@@ -60,11 +60,58 @@ func (r *run) runIncrementalCols(ctx context.Context, tx *warehouse.Tx, in mater
 			return -1, err
 		}
 	}
+	if targetCols != nil {
+		if in.KeyRange, err = keyRange(ctx, tx, in, batchCols); err != nil {
+			return -1, err
+		}
+	}
 	stmts, err := materialize.Publish(in, targetCols, batchCols)
 	if err != nil {
 		return -1, err
 	}
 	return countAfter(ctx, tx, stmts, plan.Target)
+}
+
+// keyRange returns the range of the first column delete+insert or
+// insert_overwrite matches on over the batch, when its type makes the
+// range exact (materialize.RangeType); nil otherwise, or for an empty
+// batch or one whose keys are all NULL.
+func keyRange(ctx context.Context, tx *warehouse.Tx, in materialize.Input, batchCols []materialize.Column) (*materialize.KeyRange, error) {
+	var cols []string
+	switch materialize.StrategyOf(in) {
+	case "delete+insert":
+		cols = in.Config.UniqueKey
+	case "insert_overwrite":
+		cols = in.Config.PartitionBy
+	}
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	var typ string
+	for _, c := range batchCols {
+		if strings.EqualFold(c.Name, cols[0]) {
+			typ = c.Type
+		}
+	}
+	if !materialize.RangeType(typ) {
+		return nil, nil
+	}
+	col := warehouse.QuoteIdent(cols[0])
+	res, err := tx.Query(ctx, "SELECT CAST(min("+col+") AS VARCHAR), CAST(max("+col+") AS VARCHAR), bool_or("+col+" IS NULL) FROM "+
+		materialize.BatchRelation(in))
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 3 {
+		return nil, fmt.Errorf("key range of %s: unexpected result %v", in.Name, res.Rows)
+	}
+	lo, okLo := res.Rows[0][0].(string)
+	hi, okHi := res.Rows[0][1].(string)
+	if !okLo || !okHi {
+		return nil, nil
+	}
+	hasNull, _ := res.Rows[0][2].(bool)
+	return &materialize.KeyRange{Column: cols[0], Type: typ, Min: lo, Max: hi, HasNull: hasNull}, nil
 }
 
 // countAfter runs stmts and then counts target's rows, in one call.
