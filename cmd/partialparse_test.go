@@ -108,16 +108,30 @@ func TestPartialParse(t *testing.T) {
 	}
 }
 
-// TestPartialParseVolatile: a compile whose SQL may change by itself —
-// run_query(), run_started_at, invocation_id — is never reused.
+// TestPartialParseVolatile: a compile whose SQL changes by itself — one
+// that renders run_started_at or invocation_id, in a model or in a macro it
+// calls — is never reused; a macro that mentions them but is not called
+// does not matter.
 func TestPartialParseVolatile(t *testing.T) {
 	for name, model := range map[string]string{
-		"run_query":      "{% set r = run_query('select 42 as n') %}select 1 as x",
-		"run_started_at": "select '{{ run_started_at }}' as at",
-		"invocation_id":  "select '{{ invocation_id }}' as id",
+		"run_started_at":       "select '{{ run_started_at }}' as at",
+		"invocation_id":        "select '{{ invocation_id }}' as id",
+		"macro called":         "select '{{ stamp() }}' as id",
+		"run_query that fails": "{% set r = run_query('select * from nowhere') %}select 1 as x",
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := writeProject(t, map[string]string{"project.yaml": "name: vol\n", "models/m.sql": model})
+			dir := writeProject(t, map[string]string{"project.yaml": "name: vol\n", "models/m.sql": model,
+				"macros/stamp.sql": "{% macro stamp() %}{{ invocation_id }}{% endmacro %}"})
+			if name == "run_query that fails" {
+				// A failing run_query fails the compile: nothing to record.
+				if code, _ := elt(t, dir, "compile"); code == 0 {
+					t.Fatal("compile succeeded")
+				}
+				if _, err := os.Stat(filepath.Join(dir, "target", "partial_parse.json")); !os.IsNotExist(err) {
+					t.Fatalf("a failed compile left a record: %v", err)
+				}
+				return
+			}
 			mustElt(t, dir, "run")
 			for i := 0; i < 2; i++ {
 				if out := mustElt(t, dir, "compile"); strings.Contains(out, "Reused the last compile") {
@@ -128,5 +142,45 @@ func TestPartialParseVolatile(t *testing.T) {
 				t.Fatalf("a volatile compile left a record: %v", err)
 			}
 		})
+	}
+	t.Run("macro not called", func(t *testing.T) {
+		dir := writeProject(t, map[string]string{"project.yaml": "name: vol\n", "models/m.sql": "select 1 as x",
+			"macros/stamp.sql": "{% macro stamp() %}{{ invocation_id }}{% endmacro %}"})
+		mustElt(t, dir, "compile")
+		if out := mustElt(t, dir, "compile"); !strings.Contains(out, "Reused the last compile") {
+			t.Fatalf("an uncalled macro's mention prevented reuse:\n%s", out)
+		}
+	})
+}
+
+// TestPartialParseRunQuery: a compile that ran run_query() is reused while
+// the query returns the same rows, and compiled again once it does not.
+func TestPartialParseRunQuery(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"project.yaml":   "name: rq\n",
+		"models/src.sql": "{{ config(materialized='table') }}select 1 as n",
+	})
+	mustElt(t, dir, "run", "-s", "src")
+	if err := os.WriteFile(filepath.Join(dir, "models", "m.sql"), []byte(
+		"{% set r = run_query('select max(n) as n from src') %}select {{ r.rows[0][0] }} as n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustElt(t, dir, "compile")
+	if out := mustElt(t, dir, "compile"); !strings.Contains(out, "Reused the last compile") {
+		t.Fatalf("same query answer, not reused:\n%s", out)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.sql"))
+	if !strings.Contains(string(b), "select 1 as n") {
+		t.Fatalf("m = %s", b)
+	}
+	editFile(t, filepath.Join(dir, "models", "src.sql"), "select 1 as n", "select 2 as n")
+	mustElt(t, dir, "run", "-s", "src")
+	out := mustElt(t, dir, "compile")
+	if strings.Contains(out, "Reused the last compile") {
+		t.Fatalf("the query's answer changed, yet reused:\n%s", out)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.sql"))
+	if !strings.Contains(string(b), "select 2 as n") {
+		t.Fatalf("m = %s", b)
 	}
 }

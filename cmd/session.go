@@ -373,8 +373,12 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 	if err != nil {
 		return compiler.Compile(s.proj, opts) // e.g. an unreadable seed: the compile reports it
 	}
+	var query func(string) (any, error)
+	if q := opts.Query; q != nil {
+		query = func(sql string) (any, error) { return q(sql) }
+	}
 	done = timings.Start("partial parse: lookup")
-	r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing)
+	r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing, query)
 	done()
 	if r != nil {
 		s.reused = r
@@ -385,12 +389,14 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		return m, r.Warnings
 	}
 	rec := &partialparse.Recorder{}
+	opts.Volatile = rec.MarkVolatile
 	opts.Env = rec.Env(opts.Env)
 	opts.Existing = rec.Existing(opts.Existing)
 	if q := opts.Query; q != nil {
 		opts.Query = func(sql string) (*compiler.QueryResult, error) {
-			rec.MarkVolatile("run_query")
-			return q(sql)
+			res, err := q(sql)
+			rec.RecordQuery(sql, res, err)
+			return res, err
 		}
 	}
 	m, diags := compiler.Compile(s.proj, opts)

@@ -38,8 +38,13 @@ type Options struct {
 	// Query runs SQL for run_query(); nil makes run_query() an error.
 	Query func(sql string) (*QueryResult, error)
 	// Log receives the messages of log() and exceptions.warn(); nil drops them.
-	Log     func(msg string)
-	Threads int // render workers; 0 means GOMAXPROCS
+	Log func(msg string)
+	// Volatile, when set, is told when a rendered template or a macro it
+	// calls mentions a name of project.VolatileNames (run_started_at,
+	// invocation_id): the compiled SQL then differs from one invocation
+	// to the next. why names the template or macro.
+	Volatile func(why string)
+	Threads  int // render workers; 0 means GOMAXPROCS
 }
 
 // QueryResult is the result of one run_query() call.

@@ -18,6 +18,9 @@ import (
 type macroDef struct {
 	node *nodes.Macro
 	file string
+	// volatile is the first of project.VolatileNames the macro's source
+	// mentions, "" for none.
+	volatile string
 }
 
 // frame is one macro call on the way to an error: the macro and the
@@ -66,6 +69,9 @@ func (d *macroDef) call(e *exec.Evaluator, va *exec.VarArgs) *exec.Value {
 	st := stateOf(e)
 	if st == nil || st.root == nil {
 		return exec.AsValue(fmt.Errorf("macro %s called outside a render", d.node.Name))
+	}
+	if d.volatile != "" && st.c.opts.Volatile != nil {
+		st.c.opts.Volatile("macro " + d.node.Name + " mentions " + d.volatile)
 	}
 	root := st.root
 	sub := root.Inherit()

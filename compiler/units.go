@@ -6,6 +6,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/nodes"
 
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
@@ -56,6 +57,7 @@ func (c *compilation) loadMacros() {
 			names = append(names, n)
 		}
 		sort.Strings(names)
+		volatile := macroVolatility(f.Content, r.tpl.Macros())
 		for _, n := range names {
 			node := r.tpl.Macros()[n]
 			pos := diag.Pos{File: f.Path, Line: node.Location.Line}
@@ -67,7 +69,7 @@ func (c *compilation) loadMacros() {
 				c.diags.Errorf(pos, "macro %s is defined twice (also in %s:%d) — rename or remove one", n, prev.file, prev.node.Location.Line)
 				continue
 			}
-			def := &macroDef{node: node, file: f.Path}
+			def := &macroDef{node: node, file: f.Path, volatile: volatile[n]}
 			c.macros[n] = def
 			c.base.Set(n, def.call)
 		}
@@ -115,6 +117,9 @@ func (c *compilation) discover(u *unit) {
 		return
 	}
 	u.tpl = t
+	if v := mentionsVolatile(u.file.Content); v != "" && c.opts.Volatile != nil {
+		c.opts.Volatile(u.file.Path + " mentions " + v)
+	}
 	if u.node.ResourceType == manifest.Model {
 		c.configureModel(u, nil)
 	} else {
@@ -363,4 +368,44 @@ func testSpecs(specs []*project.TestSpec) []manifest.TestSpec {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// macroVolatility returns, for each macro of a file whose source mentions
+// one of project.VolatileNames, the first name it mentions. A macro's
+// source is taken from its {% macro %} to the next macro of the file (or
+// the end): a superset, so a mention is never missed.
+func macroVolatility(src string, macros map[string]*nodes.Macro) map[string]string {
+	if mentionsVolatile(src) == "" {
+		return nil
+	}
+	starts := make([]int, 0, len(macros))
+	for _, m := range macros {
+		starts = append(starts, m.Location.Pos)
+	}
+	sort.Ints(starts)
+	out := map[string]string{}
+	for n, m := range macros {
+		from := m.Location.Pos
+		to := len(src)
+		if i := sort.SearchInts(starts, from+1); i < len(starts) {
+			to = starts[i]
+		}
+		if from < 0 || from > to || to > len(src) {
+			from, to = 0, len(src)
+		}
+		if v := mentionsVolatile(src[from:to]); v != "" {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+// mentionsVolatile returns the first of project.VolatileNames in s, or "".
+func mentionsVolatile(s string) string {
+	for _, name := range project.VolatileNames {
+		if strings.Contains(s, name) {
+			return name
+		}
+	}
+	return ""
 }

@@ -6,13 +6,13 @@
 // A compile depends on the project's files, its options (target, vars,
 // --full-refresh, threads, elt's version, the project directory), the
 // environment variables its templates read with env_var(), and which
-// relations is_incremental() found. Reuse is refused — the project is
-// compiled in full — when any of them differs, when target/manifest.json is
-// not the file that compile wrote, and always for a compile that ran
-// run_query() or for a project that mentions run_started_at or
-// invocation_id (project.VolatileNames): their results change from one
-// invocation to the next. A wrong reuse would run stale SQL, so every doubt
-// compiles.
+// relations is_incremental() found, and what each run_query() returned.
+// Reuse is refused — the project is compiled in full — when any of them
+// differs, when target/manifest.json is not the file that compile wrote,
+// and always for a compile that rendered run_started_at or invocation_id
+// (project.VolatileNames) or whose run_query() failed: their results
+// change from one invocation to the next. A wrong reuse would run stale
+// SQL, so every doubt compiles.
 //
 // The record is two files in the target directory, written after
 // manifest.json: partial_parse.gob holds the manifest in gob, which
@@ -108,6 +108,7 @@ type Recorder struct {
 	mu        sync.Mutex
 	env       map[string]envValue
 	relations map[string]bool
+	queries   map[string]string // run_query() SQL → digest of its result
 	volatile  string
 }
 
@@ -150,8 +151,37 @@ func (r *Recorder) Existing(exists func(string) bool) func(string) bool {
 	}
 }
 
+// RecordQuery records that run_query(sql) gave result (any value
+// encoding/json encodes) or err. A failed query, or a result that cannot
+// be encoded, makes the compile volatile.
+func (r *Recorder) RecordQuery(sql string, result any, err error) {
+	digest, derr := resultDigest(result)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil || derr != nil {
+		if r.volatile == "" {
+			r.volatile = "run_query failed or gave a value elt cannot compare"
+		}
+		return
+	}
+	if r.queries == nil {
+		r.queries = map[string]string{}
+	}
+	r.queries[sql] = digest
+}
+
+// resultDigest is the SHA-256 of result's JSON.
+func resultDigest(result any) (string, error) {
+	data, err := json.Marshal(result)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 // MarkVolatile records that the compile did something whose result may
-// differ next time, e.g. "run_query": it will not be reused.
+// differ next time, e.g. rendering run_started_at: it will not be reused.
 func (r *Recorder) MarkVolatile(why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -166,6 +196,7 @@ type record struct {
 	Key       string              `json:"key"`
 	Env       map[string]envValue `json:"env,omitempty"`
 	Relations map[string]bool     `json:"relations,omitempty"`
+	Queries   map[string]string   `json:"queries,omitempty"`
 	Warnings  []diag.Diagnostic   `json:"warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
@@ -210,11 +241,13 @@ type Reuse struct {
 }
 
 // Lookup returns the compile recorded in targetDir when it is reusable for
-// in: same key, env_var() and is_incremental() answering as they did, and
-// manifest.json and partial_parse.gob the files it left. env and exists
-// answer as the compile's options would (nil: os.LookupEnv, no relation).
-// Any doubt gives nil.
-func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool) *Reuse {
+// in: same key, env_var(), is_incremental() and run_query() answering as
+// they did, and manifest.json and partial_parse.gob the files it left.
+// env, exists and query answer as the compile's options would (nil:
+// os.LookupEnv, no relation, no database); the recorded queries are run
+// again, last, only when everything else matched. Any doubt gives nil.
+func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
+	query func(string) (any, error)) *Reuse {
 	if in.Volatile != "" || in.Key == "" {
 		return nil
 	}
@@ -249,6 +282,18 @@ func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 	}
 	if !hasAt(manifestPath, rec.MetadataAt, rec.Metadata) {
 		return nil
+	}
+	for sql, want := range rec.Queries {
+		if query == nil {
+			return nil
+		}
+		res, err := query(sql)
+		if err != nil {
+			return nil
+		}
+		if got, err := resultDigest(res); err != nil || got != want {
+			return nil
+		}
 	}
 	m, err := decodeBody(bodyPath)
 	if err != nil {
@@ -380,7 +425,7 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData []byte, warnings diag.List) error {
 	rec.mu.Lock()
 	volatile := rec.volatile
-	r := record{Format: format, Key: in.Key, Env: rec.env, Relations: rec.relations}
+	r := record{Format: format, Key: in.Key, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		return Forget(targetDir)

@@ -49,7 +49,7 @@ func TestLookup(t *testing.T) {
 	none := func(string) bool { return false }
 	t.Run("reused", func(t *testing.T) {
 		target, in := saved(t)
-		r := Lookup(target, in, env, none)
+		r := Lookup(target, in, env, none, nil)
 		if r == nil {
 			t.Fatal("not reused")
 		}
@@ -113,19 +113,52 @@ func TestLookup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			target, in := saved(t)
 			e, x := change(target, &in)
-			if r := Lookup(target, in, e, x); r != nil {
+			if r := Lookup(target, in, e, x, nil); r != nil {
 				t.Fatal("reused")
 			}
 		})
 	}
 }
 
-// TestVolatileCompileLeavesNoRecord: Save of a compile that ran
-// run_query() removes the earlier record.
+// TestLookupReplaysQueries: a compile that ran run_query() is reused only
+// while the query returns what it returned then.
+func TestLookupReplaysQueries(t *testing.T) {
+	target, in := saved(t)
+	rec := &Recorder{}
+	rec.Env(func(string) (string, bool) { return "v", true })("E")
+	rec.RecordQuery("select max(d) from t", [][]any{{"2025-01-01"}}, nil)
+	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{}, Metadata: manifest.Metadata{InvocationID: "x"}}
+	data, _ := manifest.Encode(m)
+	os.WriteFile(filepath.Join(target, "manifest.json"), data, 0o644)
+	if err := Save(target, in, rec, EncodeManifest(m), data, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) (string, bool) { return "v", true }
+	answer := func(v string) func(string) (any, error) {
+		return func(sql string) (any, error) {
+			if sql != "select max(d) from t" {
+				t.Fatalf("query %q", sql)
+			}
+			return [][]any{{v}}, nil
+		}
+	}
+	if Lookup(target, in, env, nil, answer("2025-01-01")) == nil {
+		t.Fatal("not reused with the same answer")
+	}
+	if Lookup(target, in, env, nil, answer("2025-01-02")) != nil {
+		t.Fatal("reused with another answer")
+	}
+	if Lookup(target, in, env, nil, nil) != nil {
+		t.Fatal("reused without a database to ask")
+	}
+}
+
+// TestVolatileCompileLeavesNoRecord: Save of a compile that rendered
+// invocation_id (or whose run_query failed) removes the earlier record.
 func TestVolatileCompileLeavesNoRecord(t *testing.T) {
 	target, in := saved(t)
 	rec := &Recorder{}
-	rec.MarkVolatile("run_query")
+	rec.MarkVolatile("models/a.sql mentions invocation_id")
 	if err := Save(target, in, rec, Encoded{}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +179,7 @@ func TestWriteManifestInPlace(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			target, in := saved(t)
 			before, _ := statID(filepath.Join(target, "manifest.json"))
-			r := Lookup(target, in, env, none)
+			r := Lookup(target, in, env, none, nil)
 			if r == nil {
 				t.Fatal("not reused")
 			}
@@ -167,7 +200,7 @@ func TestWriteManifestInPlace(t *testing.T) {
 			if inPlace := after.Inode == before.Inode; inPlace != c.inPlace {
 				t.Errorf("written in place = %v, want %v", inPlace, c.inPlace)
 			}
-			if Lookup(target, in, env, none) == nil {
+			if Lookup(target, in, env, none, nil) == nil {
 				t.Fatal("not reusable after the rewrite")
 			}
 		})

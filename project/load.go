@@ -52,6 +52,9 @@ func Load(dir string) (*Project, diag.List) {
 	fileErrs := make([]diag.List, len(sqlPaths)+len(files.props))
 	inputs := make([]InputFile, len(sqlPaths)+len(files.props))
 	volatile := make([]string, len(sqlPaths)+len(files.props))
+	// Properties YAML is data the compiler may render pieces of (test
+	// arguments): a mention of a volatile name there is noted. Templates
+	// are checked by the compiler, which knows which ones it renders.
 	note := func(i int, rel string, b []byte) {
 		inputs[i] = InputFile{Path: rel, SHA256: sha256.Sum256(b)}
 		volatile[i] = mentionsVolatile(b)
@@ -70,7 +73,7 @@ func Load(dir string) (*Project, diag.List) {
 				return
 			}
 			sqlFiles[i] = &SQLFile{Path: rel, Name: baseName(rel), Content: string(b)}
-			note(i, rel, b)
+			inputs[i] = InputFile{Path: rel, SHA256: sha256.Sum256(b)}
 		case i < len(sqlPaths)+len(files.props):
 			j := i - len(sqlPaths)
 			rel := files.props[j]
@@ -100,9 +103,6 @@ func Load(dir string) (*Project, diag.List) {
 		errs.Append(l)
 	}
 	p.Inputs = append(make([]InputFile, 0, len(inputs)+1), InputFile{Path: FileName, SHA256: sha256.Sum256(data)})
-	if name := mentionsVolatile(data); name != "" {
-		p.Volatile = FileName + " mentions " + name
-	}
 	for i, in := range inputs {
 		if in.Path == "" {
 			continue // unreadable: an error above

@@ -49,8 +49,10 @@ type Project struct {
 	// Inputs are the files Load read (project.yaml, SQL and YAML; not the
 	// seeds' CSV), sorted by path, with the digests of their bytes.
 	Inputs []InputFile `json:"-"`
-	// Volatile names the first input that mentions a name of
-	// VolatileNames, e.g. `models/a.sql mentions run_started_at`; "" if none.
+	// Volatile names the first properties YAML file that mentions a name
+	// of VolatileNames, e.g. `models/a.yml mentions run_started_at`; ""
+	// if none. (SQL templates are checked by the compiler as it renders
+	// them; project.yaml's hooks are rendered only when a run starts.)
 	Volatile string `json:"-"`
 }
 
@@ -61,8 +63,8 @@ type InputFile struct {
 }
 
 // VolatileNames are template names whose value differs from one
-// invocation to the next: a compile of a project that mentions one cannot
-// be reused by the next invocation.
+// invocation to the next: a compile that renders one cannot be reused by
+// the next invocation.
 var VolatileNames = []string{"run_started_at", "invocation_id"}
 
 // Target is one entry of `targets:`.
