@@ -406,10 +406,14 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 
 // writeArtifacts writes target/manifest.json and target/compiled/, then
 // records the compile for partial parsing. A reused compile's files are
-// already there: only the manifest's metadata is rewritten.
+// already there: only the manifest's metadata is rewritten, and compiled
+// files someone removed or edited (by their size) are written again.
 func (s *session) writeArtifacts() error {
 	if s.reused != nil {
 		defer timings.Start("artifacts: reused manifest")()
+		if err := compiler.RestoreCompiled(s.man, s.targetDir); err != nil {
+			return err
+		}
 		s.reused.Manifest.Metadata.EltVersion = Version
 		return s.reused.WriteManifest(s.targetDir)
 	}

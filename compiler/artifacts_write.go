@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/elt-dev/elt/manifest"
 )
@@ -22,6 +23,48 @@ const compiledWriters = 8
 // with compiled SQL, ending each file in a newline. A file whose content
 // is already right is not rewritten. The first error, naming its node, is
 // returned after every writer has stopped.
+// RestoreCompiled checks, by their sizes, that the compiled SQL files of m
+// are in targetDir, as a reused compile left them, and writes them all
+// again (unchanged ones are left alone) when one is missing or differs.
+func RestoreCompiled(m *manifest.Manifest, targetDir string) error {
+	ids := m.IDs()
+	var stale atomic.Bool
+	var wg sync.WaitGroup
+	workers := min(compiledWriters, len(ids))
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(ids) && !stale.Load(); i += workers {
+				n := m.Nodes[ids[i]]
+				if n.CompiledSQL == "" {
+					continue
+				}
+				size := len(n.CompiledSQL)
+				if !strings.HasSuffix(n.CompiledSQL, "\n") {
+					size++
+				}
+				if fi, err := os.Stat(compiledFile(n, targetDir)); err != nil || fi.Size() != int64(size) {
+					stale.Store(true)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if !stale.Load() {
+		return nil
+	}
+	return writeCompiled(m, targetDir)
+}
+
+// compiledFile is where n's compiled SQL is written under targetDir.
+func compiledFile(n *manifest.Node, targetDir string) string {
+	if rel, ok := strings.CutPrefix(n.CompiledPath, "target/compiled/"); ok {
+		return filepath.Join(targetDir, "compiled", filepath.FromSlash(rel))
+	}
+	return filepath.Join(targetDir, "compiled", filepath.FromSlash(n.Path))
+}
+
 func writeCompiled(m *manifest.Manifest, targetDir string) error {
 	type job struct {
 		id   manifest.NodeID
@@ -34,10 +77,7 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		if n.CompiledSQL == "" {
 			continue
 		}
-		p := filepath.Join(targetDir, "compiled", filepath.FromSlash(n.Path))
-		if rel, ok := strings.CutPrefix(n.CompiledPath, "target/compiled/"); ok {
-			p = filepath.Join(targetDir, "compiled", filepath.FromSlash(rel))
-		}
+		p := compiledFile(n, targetDir)
 		if d := filepath.Dir(p); !dirs[d] {
 			dirs[d] = true
 			if err := os.MkdirAll(d, 0o755); err != nil {

@@ -268,6 +268,11 @@ func (c *compilation) finalRender(u *unit) {
 func (c *compilation) renderHookList(u *unit, st *renderState, hooks []string, key string) []string {
 	out := make([]string, 0, len(hooks))
 	for _, h := range hooks {
+		// A hook may come from project.yaml, which the compiler reads
+		// only through it.
+		if v := mentionsVolatile(h); v != "" && c.opts.Volatile != nil {
+			c.opts.Volatile(key + " of " + u.file.Path + " mentions " + v)
+		}
 		t, err := parseTemplate(u.file.Path, h)
 		if err != nil {
 			te := translate(err, u.file.Path, 0)
@@ -400,12 +405,5 @@ func macroVolatility(src string, macros map[string]*nodes.Macro) map[string]stri
 	return out
 }
 
-// mentionsVolatile returns the first of project.VolatileNames in s, or "".
-func mentionsVolatile(s string) string {
-	for _, name := range project.VolatileNames {
-		if strings.Contains(s, name) {
-			return name
-		}
-	}
-	return ""
-}
+// mentionsVolatile is project.MentionsVolatile.
+func mentionsVolatile(s string) string { return project.MentionsVolatile(s) }

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
@@ -76,11 +77,8 @@ type Inputs struct {
 func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "elt partial parse %d\n", format)
-	o, err := json.Marshal(opts) // map keys sorted: canonical
-	if err != nil {
-		return Inputs{}, err
-	}
-	h.Write(o)
+	// Typed, so that --vars '{n: 1}' and '{n: 1.0}' differ as they render.
+	h.Write([]byte(typedDigest(opts)))
 	h.Write([]byte{0})
 	for _, in := range p.Inputs {
 		h.Write([]byte(in.Path))
@@ -151,9 +149,8 @@ func (r *Recorder) Existing(exists func(string) bool) func(string) bool {
 	}
 }
 
-// RecordQuery records that run_query(sql) gave result (any value
-// encoding/json encodes) or err. A failed query, or a result that cannot
-// be encoded, makes the compile volatile.
+// RecordQuery records that run_query(sql) gave result or err; a failed
+// query makes the compile volatile.
 func (r *Recorder) RecordQuery(sql string, result any, err error) {
 	digest, derr := resultDigest(result)
 	r.mu.Lock()
@@ -170,13 +167,10 @@ func (r *Recorder) RecordQuery(sql string, result any, err error) {
 	r.queries[sql] = digest
 }
 
-// resultDigest is the SHA-256 of result's JSON.
+// resultDigest is the SHA-256 of result rendered by typedDigest: a value
+// that changed type (INTEGER 1 to DOUBLE 1.0) changes the digest.
 func resultDigest(result any) (string, error) {
-	data, err := json.Marshal(result)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
+	sum := sha256.Sum256([]byte(typedDigest(result)))
 	return hex.EncodeToString(sum[:]), nil
 }
 
@@ -283,7 +277,13 @@ func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 	if !hasAt(manifestPath, rec.MetadataAt, rec.Metadata) {
 		return nil
 	}
-	for sql, want := range rec.Queries {
+	queries := make([]string, 0, len(rec.Queries))
+	for sql := range rec.Queries {
+		queries = append(queries, sql)
+	}
+	sort.Strings(queries) // a stable order, whatever the map's
+	for _, sql := range queries {
+		want := rec.Queries[sql]
 		if query == nil {
 			return nil
 		}
@@ -366,6 +366,10 @@ func (r *Reuse) WriteManifest(targetDir string) error {
 type bodyHead struct {
 	Manifest manifest.Manifest // without Nodes
 	IDs      []manifest.NodeID
+	// ZeroPointers are, by node, the pointers to zero values gob drops
+	// (see zeroPointers); Root those of Manifest.
+	ZeroPointers map[manifest.NodeID][][]int
+	Root         [][]int
 }
 
 // Encoded is a manifest encoded for the record, see EncodeManifest.
@@ -379,8 +383,14 @@ type Encoded struct {
 func EncodeManifest(m *manifest.Manifest) Encoded {
 	var buf bytes.Buffer
 	enc := gob.NewEncoder(&buf)
-	head := bodyHead{Manifest: *m, IDs: m.IDs()}
+	head := bodyHead{Manifest: *m, IDs: m.IDs(), ZeroPointers: map[manifest.NodeID][][]int{}}
 	head.Manifest.Nodes = nil
+	head.Root = zeroPointers(reflect.ValueOf(&head.Manifest))
+	for _, id := range head.IDs {
+		if zp := zeroPointers(reflect.ValueOf(m.Nodes[id])); len(zp) > 0 {
+			head.ZeroPointers[id] = zp
+		}
+	}
 	if err := enc.Encode(&head); err != nil {
 		return Encoded{err: err}
 	}
@@ -404,6 +414,7 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 		return nil, err
 	}
 	m := head.Manifest
+	restorePointers(reflect.ValueOf(&m).Elem(), head.Root)
 	m.Nodes = make(map[manifest.NodeID]*manifest.Node, len(head.IDs))
 	for _, id := range head.IDs {
 		var n manifest.Node
@@ -413,6 +424,7 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 		if n.ID != id {
 			return nil, fmt.Errorf("node %s where %s was expected", n.ID, id)
 		}
+		restorePointers(reflect.ValueOf(&n).Elem(), head.ZeroPointers[id])
 		m.Nodes[id] = &n
 	}
 	return &m, nil

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -357,12 +357,25 @@ func didYouMean(word string, names []string) string {
 	return ""
 }
 
-// mentionsVolatile returns the first of VolatileNames that b contains, or "".
-func mentionsVolatile(b []byte) string {
+// mentionsVolatile is MentionsVolatile of b.
+func mentionsVolatile(b []byte) string { return MentionsVolatile(string(b)) }
+
+// randomFilter matches gonja's random filter, which picks a different
+// item at every render.
+var randomFilter = regexp.MustCompile(`\|\s*random\b`)
+
+// MentionsVolatile returns what in template source s makes a render
+// differ from one invocation to the next: the first of VolatileNames it
+// mentions, or "the random filter"; "" for nothing. A mention in a comment
+// counts too: a needless recompile costs time, a missed one stale SQL.
+func MentionsVolatile(s string) string {
 	for _, name := range VolatileNames {
-		if bytes.Contains(b, []byte(name)) {
+		if strings.Contains(s, name) {
 			return name
 		}
+	}
+	if randomFilter.MatchString(s) {
+		return "the random filter"
 	}
 	return ""
 }

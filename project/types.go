@@ -51,8 +51,9 @@ type Project struct {
 	Inputs []InputFile `json:"-"`
 	// Volatile names the first properties YAML file that mentions a name
 	// of VolatileNames, e.g. `models/a.yml mentions run_started_at`; ""
-	// if none. (SQL templates are checked by the compiler as it renders
-	// them; project.yaml's hooks are rendered only when a run starts.)
+	// if none. (SQL templates and model hooks are checked by the compiler
+	// as it renders them; on-run-start and on-run-end hooks render only
+	// when a run starts.)
 	Volatile string `json:"-"`
 }
 
@@ -65,7 +66,7 @@ type InputFile struct {
 // VolatileNames are template names whose value differs from one
 // invocation to the next: a compile that renders one cannot be reused by
 // the next invocation.
-var VolatileNames = []string{"run_started_at", "invocation_id"}
+var VolatileNames = []string{"run_started_at", "invocation_id", "lipsum"}
 
 // Target is one entry of `targets:`.
 type Target struct {
