@@ -19,38 +19,43 @@ import (
 // 2.7 s four at a time on the benchmark machine).
 const compiledWriters = 8
 
-// writeCompiled writes targetDir/compiled/<original path> for every node
-// with compiled SQL, ending each file in a newline. A file whose content
-// is already right is not rewritten. The first error, naming its node, is
-// returned after every writer has stopped.
+// striped calls fn(i) for every i in [0, n) on up to compiledWriters
+// goroutines, each taking every compiledWriters-th index (file system
+// calls overlap), and returns when all have returned.
+func striped(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	workers := min(compiledWriters, n)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
 // RestoreCompiled checks, by their sizes, that the compiled SQL files of m
 // are in targetDir, as a reused compile left them, and writes them all
 // again (unchanged ones are left alone) when one is missing or differs.
 func RestoreCompiled(m *manifest.Manifest, targetDir string) error {
 	ids := m.IDs()
 	var stale atomic.Bool
-	var wg sync.WaitGroup
-	workers := min(compiledWriters, len(ids))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(ids) && !stale.Load(); i += workers {
-				n := m.Nodes[ids[i]]
-				if n.CompiledSQL == "" {
-					continue
-				}
-				size := len(n.CompiledSQL)
-				if !strings.HasSuffix(n.CompiledSQL, "\n") {
-					size++
-				}
-				if fi, err := os.Stat(compiledFile(n, targetDir)); err != nil || fi.Size() != int64(size) {
-					stale.Store(true)
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
+	striped(len(ids), func(i int) {
+		n := m.Nodes[ids[i]]
+		if n.CompiledSQL == "" || stale.Load() {
+			return
+		}
+		size := len(n.CompiledSQL)
+		if !strings.HasSuffix(n.CompiledSQL, "\n") {
+			size++
+		}
+		if fi, err := os.Stat(compiledFile(n, targetDir)); err != nil || fi.Size() != int64(size) {
+			stale.Store(true)
+		}
+	})
 	if !stale.Load() {
 		return nil
 	}
@@ -65,6 +70,10 @@ func compiledFile(n *manifest.Node, targetDir string) string {
 	return filepath.Join(targetDir, "compiled", filepath.FromSlash(n.Path))
 }
 
+// writeCompiled writes targetDir/compiled/<original path> for every node
+// with compiled SQL, ending each file in a newline. A file whose content
+// is already right is not rewritten. The first error, naming its node, is
+// returned after every writer has stopped.
 func writeCompiled(m *manifest.Manifest, targetDir string) error {
 	type job struct {
 		id   manifest.NodeID
@@ -87,24 +96,15 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		jobs = append(jobs, job{id, p})
 	}
 	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	workers := min(compiledWriters, len(jobs))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(jobs); i += workers {
-				sql := m.Nodes[jobs[i].id].CompiledSQL
-				if !strings.HasSuffix(sql, "\n") {
-					sql += "\n"
-				}
-				if err := writeFileIfChanged(jobs[i].path, []byte(sql)); err != nil {
-					errs[i] = fmt.Errorf("writing compiled SQL of %s: %w", jobs[i].id, err)
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
+	striped(len(jobs), func(i int) {
+		sql := m.Nodes[jobs[i].id].CompiledSQL
+		if !strings.HasSuffix(sql, "\n") {
+			sql += "\n"
+		}
+		if err := writeFileIfChanged(jobs[i].path, []byte(sql)); err != nil {
+			errs[i] = fmt.Errorf("writing compiled SQL of %s: %w", jobs[i].id, err)
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
