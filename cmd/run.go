@@ -1,15 +1,15 @@
 package cmd
 
 import (
-	"github.com/elt-dev/elt/diag"
-	"github.com/elt-dev/elt/timings"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/runner"
+	"github.com/elt-dev/elt/timings"
 )
 
 // verb describes one of the verbs that build nodes: which resource types

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/elt-dev/elt/partialparse"
-	"github.com/elt-dev/elt/timings"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +14,10 @@ import (
 	"github.com/elt-dev/elt/dag"
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/partialparse"
 	"github.com/elt-dev/elt/project"
 	"github.com/elt-dev/elt/selector"
+	"github.com/elt-dev/elt/timings"
 	"github.com/elt-dev/elt/warehouse"
 )
 

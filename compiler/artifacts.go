@@ -2,11 +2,11 @@ package compiler
 
 import (
 	"fmt"
-	"github.com/elt-dev/elt/timings"
 	"os"
 	"path/filepath"
 
 	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/timings"
 )
 
 // WriteArtifacts writes targetDir/compiled/<original path> for every node

@@ -7,7 +7,6 @@
 package compiler
 
 import (
-	"github.com/elt-dev/elt/timings"
 	"os"
 	"runtime"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/project"
+	"github.com/elt-dev/elt/timings"
 )
 
 // Options are the inputs of a compile beyond the project itself.
