@@ -300,6 +300,9 @@ func columnsOf(ctx context.Context, q querier, schema, name string) ([][2]string
 // numericType reports whether a DuckDB type has a mean.
 func numericType(t string) bool {
 	t = strings.ToUpper(t)
+	if strings.Contains(t, "[") {
+		return false // a list or array (BIGINT[], DECIMAL(10,2)[3]), not a number
+	}
 	for _, p := range []string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
 		"UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"} {
 		if strings.HasPrefix(t, p) {
