@@ -20,8 +20,9 @@ import (
 // next and stored with one INSERT.
 //
 // Invariants: a job is queued only after its node's COMMIT succeeded, and
-// within a run nothing else writes that table, so the profile describes
-// the table this run published. A profile that fails is a warning, never a
+// within a run nothing else writes that table (a run whose nodes have
+// hooks, which may write any table, gets no profiler: see anyHooks), so
+// the profile describes the table this run published. A profile that fails is a warning, never a
 // node failure (one cancelled with the run is not reported); a crash
 // before its INSERT commits loses only those profiles, never leaves a
 // wrong one (the drift tests' profiles are taken inside the build's

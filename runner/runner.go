@@ -164,9 +164,13 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 		cancel: cancel, sources: newSourceChecker(m, opts.ProjectDir),
 		audits: audits, drifted: driftWatched(m),
 	}
-	r.profiles = newProfiler(ctx, db, opts.InvocationID, len(runnable))
+	if !anyHooks(m, runnable) {
+		r.profiles = newProfiler(ctx, db, opts.InvocationID, len(runnable))
+	}
 	walk := g.Walk(runCtx, opts.Threads, r.node)
-	res.Warnings = r.profiles.Wait()
+	if r.profiles != nil {
+		res.Warnings = r.profiles.Wait()
+	}
 
 	// Nodes that never started, in id order.
 	for _, id := range g.Nodes() {
@@ -301,7 +305,8 @@ type run struct {
 	audits   auditTests
 	drifted  map[manifest.NodeID]bool
 	// profiles takes the column profiles no drift test reads, after their
-	// builds commit; nil takes every profile inside its build.
+	// builds commit; nil takes every profile inside its build, as when a
+	// node of the run has hooks (see anyHooks).
 	profiles *profiler
 
 	cancel   context.CancelFunc
@@ -467,4 +472,17 @@ func nameOf(n *manifest.Node) string {
 		return a
 	}
 	return n.Name
+}
+
+// anyHooks reports whether a node of ids has a pre_hook or post_hook. A
+// hook may write any table, also one built earlier in the run whose
+// profile is still queued: the profile would then describe the hook's
+// table, not the build's. Such runs take every profile inside its build.
+func anyHooks(m *manifest.Manifest, ids []manifest.NodeID) bool {
+	for _, id := range ids {
+		if n := m.Nodes[id]; n != nil && (len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0) {
+			return true
+		}
+	}
+	return false
 }

@@ -89,11 +89,21 @@ var rowCountsInNodeResults = []string{
     rows_rejected    BIGINT,
     recorded_at      TIMESTAMP NOT NULL
 )`,
+	// The newest counts of each node and run move to its result; counts
+	// without a result keep one of their own, status 'unknown'.
 	`UPDATE elt_state.node_results AS n
 SET rows_read = c.rows_read, rows_written = c.rows_written,
     rows_quarantined = c.rows_quarantined, rows_rejected = c.rows_rejected
-FROM elt_state.row_counts AS c
+FROM (SELECT * FROM elt_state.row_counts
+      QUALIFY row_number() OVER (PARTITION BY run_id, node_id ORDER BY recorded_at DESC) = 1) AS c
 WHERE c.run_id = n.run_id AND c.node_id = n.node_id`,
+	`INSERT INTO elt_state.node_results (run_id, node_id, status, rows_affected, started_at, completed_at, message,
+    fingerprint, rows_read, rows_written, rows_quarantined, rows_rejected)
+SELECT run_id, node_id, 'unknown', NULL, recorded_at, recorded_at, 'row counts kept by the elt_state version 2 migration',
+    NULL, rows_read, rows_written, rows_quarantined, rows_rejected
+FROM (SELECT * FROM elt_state.row_counts
+      QUALIFY row_number() OVER (PARTITION BY run_id, node_id ORDER BY recorded_at DESC) = 1) AS c
+WHERE NOT EXISTS (SELECT 1 FROM elt_state.node_results AS n WHERE n.run_id = c.run_id AND n.node_id = c.node_id)`,
 	`DROP TABLE elt_state.row_counts`,
 	rowCountsView,
 }
