@@ -162,25 +162,11 @@ func TestInvocationAndResults(t *testing.T) {
 // view with the same rows, and records new counts with the node result.
 func TestMigrateRowCountsIntoNodeResults(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
-	v1 := []string{
-		`CREATE SCHEMA elt_state`,
-		`CREATE TABLE elt_state.schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)`,
-		`INSERT INTO elt_state.schema_version VALUES (1, TIMESTAMP '2026-11-01 00:00:00')`,
-		`CREATE TABLE elt_state.node_results (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, status VARCHAR NOT NULL,
-			rows_affected BIGINT, started_at TIMESTAMP NOT NULL, completed_at TIMESTAMP NOT NULL, message VARCHAR, fingerprint VARCHAR)`,
-		`CREATE TABLE elt_state.row_counts (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, rows_read BIGINT,
-			rows_written BIGINT, rows_quarantined BIGINT, rows_rejected BIGINT, recorded_at TIMESTAMP NOT NULL)`,
+	db := v1Setup(t,
 		`INSERT INTO elt_state.node_results VALUES
 			('r1', 'model.a', 'success', 10, TIMESTAMP '2026-11-01 01:00:00', TIMESTAMP '2026-11-01 01:00:01', '', 'f'),
 			('r1', 'model.v', 'success', NULL, TIMESTAMP '2026-11-01 01:00:00', TIMESTAMP '2026-11-01 01:00:01', '', 'f')`,
-		`INSERT INTO elt_state.row_counts VALUES ('r1', 'model.a', 12, 10, 2, NULL, TIMESTAMP '2026-11-01 01:00:01')`,
-	}
-	for _, s := range v1 {
-		if err := db.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+		`INSERT INTO elt_state.row_counts VALUES ('r1', 'model.a', 12, 10, 2, NULL, TIMESTAMP '2026-11-01 01:00:01')`)
 	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
