@@ -418,14 +418,14 @@ func (s *session) writeArtifacts() error {
 		return s.reused.WriteManifest(s.targetDir)
 	}
 	if s.parse == nil {
-		if _, err := compiler.WriteArtifactsData(s.man, s.targetDir); err != nil {
+		if _, err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
 			return err
 		}
 		return partialparse.Forget(s.targetDir)
 	}
 	enc := make(chan partialparse.Encoded, 1)
 	go func() { enc <- partialparse.EncodeManifest(s.man) }()
-	data, err := compiler.WriteArtifactsData(s.man, s.targetDir)
+	data, err := compiler.WriteArtifacts(s.man, s.targetDir)
 	encoded := <-enc
 	if err != nil {
 		return err

@@ -10,17 +10,11 @@ import (
 )
 
 // WriteArtifacts writes targetDir/compiled/<original path> for every node
-// with compiled SQL and targetDir/manifest.json (indented, keys sorted), so
-// two compiles of an unchanged project write identical files. Stale
-// compiled files of removed nodes are left alone.
-func WriteArtifacts(m *manifest.Manifest, targetDir string) error {
-	_, err := WriteArtifactsData(m, targetDir)
-	return err
-}
-
-// WriteArtifactsData is WriteArtifacts that also returns the bytes of the
-// manifest.json it wrote.
-func WriteArtifactsData(m *manifest.Manifest, targetDir string) ([]byte, error) {
+// with compiled SQL and targetDir/manifest.json (compact, keys sorted), so
+// two compiles of an unchanged project write identical files, and returns
+// the manifest.json bytes. Stale compiled files of removed nodes are left
+// alone.
+func WriteArtifacts(m *manifest.Manifest, targetDir string) ([]byte, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
 	type encoded struct {

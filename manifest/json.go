@@ -280,21 +280,3 @@ func EncodeMetadata(md Metadata) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(enc, []byte("\n")), nil
 }
-
-// ReplaceMetadata returns data, a manifest.json written by Encode, with
-// its metadata member replaced by md, encoded as Encode would: the bytes
-// Encode gives for the same manifest with metadata md, without decoding
-// and encoding its nodes again.
-func ReplaceMetadata(data []byte, md Metadata) ([]byte, error) {
-	start, end, err := MetadataSpan(data)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := EncodeMetadata(md)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(data)-(end-start)+len(enc))
-	out = append(append(out, data[:start]...), enc...)
-	return append(out, data[end:]...), nil
-}

@@ -77,9 +77,10 @@ func roundTrip(v any) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// TestReplaceMetadata: replacing the metadata of an encoded manifest gives
-// the bytes of encoding the manifest with the new metadata.
-func TestReplaceMetadata(t *testing.T) {
+// TestMetadataSpan: splicing EncodeMetadata of new metadata into an
+// encoded manifest at MetadataSpan gives the bytes of encoding the manifest
+// with the new metadata (what a reused compile writes in place).
+func TestMetadataSpan(t *testing.T) {
 	m := &Manifest{Nodes: map[NodeID]*Node{"model.a": {ID: "model.a", Name: "a", ResourceType: Model,
 		Config: DefaultConfig(), CompiledSQL: `select '"metadata":{}' as x`}},
 		Metadata: Metadata{ProjectName: "p", InvocationID: "old", GeneratedAt: "2026-01-01T00:00:00Z"},
@@ -94,14 +95,19 @@ func TestReplaceMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReplaceMetadata(data, m.Metadata)
+	start, end, err := MetadataSpan(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(want) {
-		t.Fatalf("ReplaceMetadata:\n got %s\nwant %s", got, want)
+	md, err := EncodeMetadata(m.Metadata)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := ReplaceMetadata([]byte(`{"nodes":{}}`), m.Metadata); err == nil {
+	got := append(append(append([]byte(nil), data[:start]...), md...), data[end:]...)
+	if string(got) != string(want) {
+		t.Fatalf("spliced:\n got %s\nwant %s", got, want)
+	}
+	if _, _, err := MetadataSpan([]byte(`{"nodes":{}}`)); err == nil {
 		t.Fatal("no error for a manifest without metadata")
 	}
 }
