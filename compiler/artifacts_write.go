@@ -1,9 +1,7 @@
 package compiler
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,34 +109,4 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		}
 	}
 	return nil
-}
-
-// writeFileIfChanged makes the file p hold exactly data, in place: one
-// open, and no write when the content is already data. Unlike
-// writeIfChanged it is not atomic, which is fine for the compiled SQL that
-// people read, and it costs a third of the file-system operations.
-func writeFileIfChanged(p string, data []byte) (err error) {
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Size() == int64(len(data)) {
-		old := make([]byte, len(data))
-		if _, err := io.ReadFull(f, old); err == nil && bytes.Equal(old, data) {
-			return nil
-		}
-	}
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return err
-	}
-	return f.Truncate(int64(len(data)))
 }

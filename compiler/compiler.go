@@ -58,7 +58,7 @@ type unit struct {
 	file  *project.SQLFile
 	node  *manifest.Node
 	props *project.ModelProps
-	tpl   *exec.Template
+	tpl   *template
 	rel   relation // what ref() of this model renders as
 	// rendered is the SQL of the final render, before ephemeral inlining.
 	rendered string

@@ -64,9 +64,26 @@ func (l *sourceLoader) Resolve(path string) (string, error) { return path, nil }
 
 func (l *sourceLoader) Inherit(string) (loaders.Loader, error) { return l, nil }
 
+// template is a parsed template: its syntax tree, with the macros it
+// defines.
+type template struct{ root *nodes.Template }
+
+// Macros are the macros the template defines, by name.
+func (t *template) Macros() map[string]*nodes.Macro { return t.root.Macros }
+
 // parseTemplate parses src, the text of file; a syntax error is returned as
-// a *templateError with the file and the line of the error.
-func parseTemplate(file, src string) (*exec.Template, error) {
+// a *templateError with the file and the line of the error. Templates
+// fastLex can tokenize skip gonja's lexer; every other template, and every
+// one that does not parse, goes through gonja whole, so its errors are
+// gonja's.
+func parseTemplate(file, src string) (*template, error) {
+	if toks, ok := fastLex(src); ok {
+		loader := &sourceLoader{name: file, src: src}
+		p := parser.NewParser(file, tokens.NewStream(toks), templateConfig, loader, controlStructures)
+		if root, err := p.Parse(); err == nil {
+			return &template{root: root}, nil
+		}
+	}
 	t, err := exec.NewTemplate(file, templateConfig, &sourceLoader{name: file, src: src}, parseEnv)
 	if err != nil {
 		te := translate(err, file, 0)
@@ -75,8 +92,18 @@ func parseTemplate(file, src string) (*exec.Template, error) {
 		}
 		return nil, te
 	}
-	return t, nil
+	return &template{root: t.Root()}, nil
 }
+
+// shellTemplate is the gonja template every render is given (gonja needs
+// one); the renderer's root node is then set to the template rendered.
+var shellTemplate = func() *exec.Template {
+	t, err := exec.NewTemplate("", templateConfig, &sourceLoader{}, parseEnv)
+	if err != nil {
+		panic(err) // the empty template always parses
+	}
+	return t
+}()
 
 // lexErrorLine returns the line of the first lexer error in src, or 0.
 // Gonja's parser reports lexer errors (an unexpected delimiter, say)

@@ -28,7 +28,7 @@ func anyContains(files []*project.SQLFile, s string) bool {
 // one of elt's functions, are errors.
 func (c *compilation) loadMacros() {
 	type parsed struct {
-		tpl *exec.Template
+		tpl *template
 		err *templateError
 	}
 	results := make([]parsed, len(c.p.Macros))
@@ -292,7 +292,7 @@ func (c *compilation) renderHookList(u *unit, st *renderState, hooks []string, k
 // render executes t with a fresh context over the base one. this, when
 // given, is bound as `this`. A failure is a *templateError at the true line
 // of file (plus lineOffset), naming the macro it happened in, if any.
-func (c *compilation) render(t *exec.Template, st *renderState, file string, lineOffset int, this *relation) (string, *templateError) {
+func (c *compilation) render(t *template, st *renderState, file string, lineOffset int, this *relation) (string, *templateError) {
 	ctx := c.base.Inherit()
 	ctx.Set(stateKey, st)
 	ctx.Set("execute", st.pass == final)
@@ -307,7 +307,9 @@ func (c *compilation) render(t *exec.Template, st *renderState, file string, lin
 		ControlStructures: controlStructures,
 		Methods:           builtins.Methods,
 	}
-	r := exec.NewRenderer(env, &out, templateConfig, &sourceLoader{name: file}, t)
+	r := exec.NewRenderer(env, &out, templateConfig, &sourceLoader{name: file}, shellTemplate)
+	r.RootNode = t.root
+	ctx.Set("self", exec.Self(r)) // NewRenderer bound the shell's blocks
 	st.root = r
 	st.trace = nil
 	if err := r.Execute(); err != nil {

@@ -1,0 +1,147 @@
+package compiler
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nikolalohinski/gonja/v2/tokens"
+)
+
+// gonjaTokens is every token gonja's own lexer emits for src, white space
+// included.
+func gonjaTokens(src string) []tokens.Token {
+	l := tokens.NewLexer(src, templateConfig)
+	go l.Run()
+	var out []tokens.Token
+	for tok := range l.Tokens {
+		out = append(out, *tok)
+	}
+	return out
+}
+
+// checkFastLex fails t when fastLex accepts src but tokenizes it
+// differently from gonja, and reports whether fastLex accepted it.
+func checkFastLex(t *testing.T, src string) bool {
+	t.Helper()
+	got, ok := fastLex(src)
+	if !ok {
+		return false
+	}
+	want := gonjaTokens(src)
+	for _, w := range want {
+		if w.Type == tokens.Error {
+			t.Fatalf("fastLex accepted %q, which gonja rejects: %s", src, w.Val)
+		}
+	}
+	n := max(len(got), len(want))
+	for i := 0; i < n; i++ {
+		var g, w string
+		if i < len(got) {
+			g = fmt.Sprintf("%+v", *got[i])
+		}
+		if i < len(want) {
+			w = fmt.Sprintf("%+v", want[i])
+		}
+		if g != w {
+			t.Fatalf("fastLex(%q) token %d:\n got %s\nwant %s", src, i, g, w)
+		}
+	}
+	return true
+}
+
+// TestFastLexMatchesGonja holds fastLex to gonja on the templates models
+// are made of (each of which it must accept) and on inputs it must leave
+// to gonja.
+func TestFastLexMatchesGonja(t *testing.T) {
+	accepted := []string{
+		"",
+		"select 1",
+		"select 1\n",
+		"select * from {{ ref('orders') }}",
+		"select * from {{ ref(\"orders\") }} o join {{ source('raw', 'events') }} e using (id)\n",
+		"{{ config(materialized='incremental', unique_key=['id', 'day'], tags=[\"a\"]) }}\nselect 1",
+		"{{ config(\n    materialized = 'table',\n    max_quarantine_ratio=0.05,\n    threads=4\n) }}\n",
+		"{{\nconfig(materialized='view')\n}}",
+		"{%- if is_incremental() -%}\nwhere ts > (select max(ts) from {{ this }})\n{%- endif %}",
+		"{% if x and not y or z in [1, 2] %}a{% elif w is defined %}b{% else %}c{% endif %}",
+		"{% for c in ['a','b'] %}{{ c }}{% if not loop.last %},{% endif %}{% endfor %}",
+		"{% set cols = {'a': 1, 'b': 2.5} %}{{ cols['a'] + 1 - 2 * 3 / 4 // 5 % 6 ** 7 }}",
+		"{{ x == 1 }}{{ x != 1 }}{{ x < 1 }}{{ x <= 1 }}{{ x > 1 }}{{ x >= 1 }}{{ 'a' ~ 'b' }}",
+		"{{ var('start', '2024-01-01') | upper }}{{ not(x) }}{{ a.b.c }}{{ x[1:2] }}",
+		"{# a comment #}select {#- trimmed -#} 1 {#+ kept +#}",
+		"{{- ref('a') -}}",
+		"{% macro cents(col, scale=100) %}({{ col }} / {{ scale }}){% endmacro %}",
+		"{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} < 0{% endtest %}",
+		"select '{' as brace, '{ {' as two, '}}' as close from t",
+		"{{ ref('café') }} données",
+		"index inx isx orx andx notx nota in_ is_ {{ index + inx - isx * andx }}",
+		"{{ a\n+ b }}{{ f(\nx) }}",
+		"{{ 'multi\nline' }}",
+		"{% %}",
+		"{{ 12 }}{{ 1.5 }}{{ 007 }}",
+		"{{ f(x }}", // gonja lexes it; its parser reports the error
+	}
+	for _, src := range accepted {
+		if !checkFastLex(t, src) {
+			t.Errorf("fastLex left %q to gonja; it should lex it", src)
+		}
+	}
+	refused := []string{
+		"select 1\r\n",
+		"{% raw %}{{ x }}{% endraw %}",
+		"{% comment %}x{% endcomment %}",
+		"{{ 'it\\'s' }}",
+		"{{ 1e3 }}", "{{ 1_000 }}", "{{ 0x1f }}", "{{ 1. }}", "{{ 1.2.3 }}", "{{ 1abc }}",
+		"{{ x ! y }}",
+		"{{ f(x] }}", "{{ x", "{% if x", "{# open",
+		"{{ x -%}", "{% if x -}}",
+		"{{ naïve }}",
+	}
+	for _, src := range refused {
+		if checkFastLex(t, src) {
+			t.Errorf("fastLex accepted %q; it should leave it to gonja", src)
+		}
+	}
+}
+
+// TestFastLexOnRepoTemplates checks every SQL template of the example
+// project and of the compiler's test data, and requires most of them to
+// take the fast path.
+func TestFastLexOnRepoTemplates(t *testing.T) {
+	var total, fast int
+	for _, root := range []string{"../models", "../macros", "../tests", "testdata", "."} {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".sql") {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total++
+			if checkFastLex(t, string(b)) {
+				fast++
+			}
+			return nil
+		})
+	}
+	if total == 0 || fast*10 < total*9 {
+		t.Fatalf("fastLex took %d of %d templates; expected at least 90%%", fast, total)
+	}
+}
+
+// FuzzFastLex: whatever fastLex accepts, it tokenizes as gonja does.
+func FuzzFastLex(f *testing.F) {
+	for _, s := range []string{
+		"select * from {{ ref('a') }}", "{% if x %}{{ y }}{% endif %}", "{# c #}",
+		"{{ f(\n a=1, b=[1,2], c={'k': \"v\"}) | lower }}", "{{- x -}}{%- y -%}{%+ z +%}",
+		"{{ a in b and not c or d is e }}", "{{ 1.5 // 2 ** 3 }}", "{{ x\n}}", "{{ '\n' }}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) { checkFastLex(t, src) })
+}

@@ -1,0 +1,84 @@
+//go:build unix
+
+package compiler
+
+import (
+	"bytes"
+	"io/fs"
+	"syscall"
+)
+
+// writeFileIfChanged makes the file p hold exactly data, in place: one
+// open, and no write when the content is already data. Unlike
+// writeIfChanged it is not atomic, which is fine for the compiled SQL that
+// people read, and it costs a third of the file-system operations. It
+// uses raw system calls: os.OpenFile adds four fcntl calls and a poller
+// registration per file, a third of writing 10,000 unchanged files.
+func writeFileIfChanged(p string, data []byte) error {
+	fd, err := retryEINTR(func() (int, error) {
+		return syscall.Open(p, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
+	})
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	werr := writeFD(fd, data)
+	if cerr := syscall.Close(fd); werr == nil && cerr != nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return &fs.PathError{Op: "write", Path: p, Err: werr}
+	}
+	return nil
+}
+
+// writeFD makes the open file fd hold exactly data.
+func writeFD(fd int, data []byte) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Size == int64(len(data)) {
+		old := make([]byte, len(data))
+		if n, err := preadFull(fd, old); err == nil && n == len(data) && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	for off := 0; off < len(data); {
+		n, err := retryEINTR(func() (int, error) { return syscall.Pwrite(fd, data[off:], int64(off)) })
+		if err != nil {
+			return err
+		}
+		off += n
+	}
+	if st.Size == int64(len(data)) {
+		return nil
+	}
+	_, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) })
+	return err
+}
+
+// preadFull reads len(buf) bytes from the start of fd, fewer at its end.
+func preadFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := retryEINTR(func() (int, error) { return syscall.Pread(fd, buf[n:], int64(n)) })
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// retryEINTR calls fn again while it fails with EINTR.
+func retryEINTR(fn func() (int, error)) (int, error) {
+	for {
+		n, err := fn()
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
