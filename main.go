@@ -18,6 +18,7 @@ var example embed.FS
 
 func main() {
 	cmd.ExampleProject = example
+	cmd.TuneGC()
 	stop := timings.CPUProfile()
 	code := cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -141,6 +141,7 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	c.compileUnitTests()
 	done()
 
+	timings.HeapProfile() // every template is parsed and rendered
 	done = timings.Start("compile: manifest")
 	m := c.manifest()
 	c.checkCycles(m)

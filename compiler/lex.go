@@ -2,11 +2,13 @@ package compiler
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/nikolalohinski/gonja/v2/tokens"
 )
 
-// fastLex tokenizes src exactly as gonja's lexer (tokens.LexAll) does, for
+// fastLex tokenizes src exactly as gonja's lexer (tokens.LexAll) does (less
+// the white space tokens, which gonja's token stream skips), for
 // the Jinja that SQL models are made of, without the two regular
 // expressions gonja compiles for every template (two thirds of the cost of
 // parsing a model). It reports false, and the caller lexes with gonja,
@@ -14,23 +16,54 @@ import (
 // inside a tag, {% raw %} and {% comment %}, numbers other than plain
 // integers and decimals, a backslash in a string, and every input gonja
 // would report an error for (so its messages stay the only ones users
-// see). FuzzFastLex holds it to gonja's output on arbitrary input.
+// see). FuzzFastLex holds lexAll, which does the work, to gonja's output on
+// arbitrary input.
 //
 // Its invariant is gonja's: a token spans src[start:pos], start moves only
 // when a token is emitted, and a byte no rule matches inside a tag (a
 // newline, say) becomes part of the next token.
 func fastLex(src string) ([]*tokens.Token, bool) {
-	if !fastLexConfig || strings.IndexByte(src, '\r') >= 0 {
+	scratch := lexScratch.Get().(*[]tokens.Token)
+	defer lexScratch.Put(scratch)
+	toks, ok := lexAll(src, (*scratch)[:0])
+	*scratch = toks[:0]
+	if !ok {
 		return nil, false
 	}
-	// A tag is about ten tokens and most of a model is data between tags.
-	est := 2 + 12*strings.Count(src, "{")
-	l := fastLexer{src: src, toks: make([]*tokens.Token, 0, est), slab: make([]tokens.Token, est)}
-	if !l.run() {
-		return nil, false
+	// The parsed template points into the tokens, which therefore live as
+	// long as it does: they get a slab of their exact size, without the
+	// white space gonja's token stream skips anyway.
+	n := 0
+	for i := range toks {
+		if toks[i].Type != tokens.Whitespace {
+			n++
+		}
 	}
-	return l.toks, true
+	slab := make([]tokens.Token, 0, n)
+	for i := range toks {
+		if toks[i].Type != tokens.Whitespace {
+			slab = append(slab, toks[i])
+		}
+	}
+	out := make([]*tokens.Token, n)
+	for i := range slab {
+		out[i] = &slab[i]
+	}
+	return out, true
 }
+
+// lexAll appends the tokens of src, white space included, to buf.
+func lexAll(src string, buf []tokens.Token) ([]tokens.Token, bool) {
+	if !fastLexConfig || strings.IndexByte(src, '\r') >= 0 {
+		return buf, false
+	}
+	l := fastLexer{src: src, toks: buf}
+	ok := l.run()
+	return l.toks, ok
+}
+
+// lexScratch holds token buffers for fastLex to reuse.
+var lexScratch = sync.Pool{New: func() any { return new([]tokens.Token) }}
 
 // fastLexConfig is whether templateConfig is the configuration fastLex
 // implements: Jinja's delimiters, no block trimming, no line statements.
@@ -50,8 +83,7 @@ type fastLexer struct {
 	lineStart  int // offset of that line's first byte
 	scanned    int // src[:scanned] has been searched for line breaks
 	delims     []byte
-	toks       []*tokens.Token
-	slab       []tokens.Token
+	toks       []tokens.Token
 }
 
 // emit appends the token src[start:pos] (val replaces the text when not
@@ -65,13 +97,7 @@ func (l *fastLexer) emitVal(t tokens.Type, val string) {
 			l.lineStart = l.scanned + 1
 		}
 	}
-	if len(l.slab) == 0 {
-		l.slab = make([]tokens.Token, len(l.toks)+1)
-	}
-	tok := &l.slab[0]
-	l.slab = l.slab[1:]
-	*tok = tokens.Token{Type: t, Val: val, Pos: l.start, Line: l.line + 1, Col: l.start - l.lineStart + 1}
-	l.toks = append(l.toks, tok)
+	l.toks = append(l.toks, tokens.Token{Type: t, Val: val, Pos: l.start, Line: l.line + 1, Col: l.start - l.lineStart + 1})
 	l.start = l.pos
 }
 

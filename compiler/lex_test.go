@@ -23,13 +23,38 @@ func gonjaTokens(src string) []tokens.Token {
 	return out
 }
 
+func derefAll(ts []*tokens.Token) []tokens.Token {
+	out := make([]tokens.Token, len(ts))
+	for i, t := range ts {
+		out[i] = *t
+	}
+	return out
+}
+
 // checkFastLex fails t when fastLex accepts src but tokenizes it
 // differently from gonja, and reports whether fastLex accepted it.
 func checkFastLex(t *testing.T, src string) bool {
 	t.Helper()
-	got, ok := fastLex(src)
+	all, ok := lexAll(src, nil)
+	fast, fastOK := fastLex(src)
+	if ok != fastOK {
+		t.Fatalf("lexAll and fastLex disagree on %q", src)
+	}
 	if !ok {
 		return false
+	}
+	var got []*tokens.Token
+	for i := range all {
+		if all[i].Type != tokens.Whitespace {
+			got = append(got, &all[i])
+		}
+	}
+	if fmt.Sprint(derefAll(got)) != fmt.Sprint(derefAll(fast)) {
+		t.Fatalf("fastLex(%q) is not lexAll less white space:\n%v\n%v", src, derefAll(fast), derefAll(got))
+	}
+	got = got[:0]
+	for i := range all {
+		got = append(got, &all[i])
 	}
 	want := gonjaTokens(src)
 	for _, w := range want {

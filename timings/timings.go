@@ -9,6 +9,7 @@ package timings
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -32,6 +33,27 @@ func CPUProfile() (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+// HeapProfile writes a heap profile of the live objects into the file
+// named by ELT_MEMPROFILE, when set; the compiler calls it where its heap
+// peaks. A failure is reported on standard error and the command goes on.
+func HeapProfile() {
+	path := os.Getenv("ELT_MEMPROFILE")
+	if path == "" {
+		return
+	}
+	runtime.GC() // the profile shows the objects live now
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "elt: ELT_MEMPROFILE: %v\n", err)
 	}
 }
 
