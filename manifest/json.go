@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -148,9 +149,10 @@ func sortKeys(dst, src []byte) ([]byte, []byte, error) {
 		if len(src) == 0 {
 			return nil, nil, fmt.Errorf("manifest encoding: unterminated object")
 		}
-		if !sort.SliceIsSorted(members, func(i, j int) bool { return members[i].key < members[j].key }) {
+		byKey := func(a, b member) int { return strings.Compare(a.key, b.key) }
+		if !slices.IsSortedFunc(members, byKey) {
 			body := append([]byte(nil), dst[base+1:]...)
-			sort.SliceStable(members, func(i, j int) bool { return members[i].key < members[j].key })
+			slices.SortStableFunc(members, byKey)
 			dst = dst[:base+1]
 			for i, m := range members {
 				if i > 0 {
@@ -200,13 +202,22 @@ func stringEnd(src []byte) int {
 	if len(src) == 0 || src[0] != '"' {
 		return -1
 	}
-	for i := 1; i < len(src); i++ {
-		switch src[i] {
-		case '\\':
-			i++
-		case '"':
+	for i := 1; i < len(src); {
+		q := bytes.IndexByte(src[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		i += q
+		// The quote ends the string unless an odd number of backslashes
+		// escapes it.
+		escapes := 0
+		for j := i - 1; j > 0 && src[j] == '\\'; j-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
 			return i + 1
 		}
+		i++
 	}
 	return -1
 }

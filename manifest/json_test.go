@@ -37,6 +37,12 @@ func TestEncodeEqualsCanonicalRoundTrip(t *testing.T) {
 			Vars: map[string]any{"v": []any{1.5, "x", nil, true, map[string]any{"z\"q": 1, "a\\b": []any{}, "é": map[string]any{}}}, "u": -2e-9}},
 		"with hooks":   {Nodes: map[NodeID]*Node{"model.a": node("a")}, Hooks: Hooks{OnRunStart: []string{"select 1"}}},
 		"many workers": many,
+		"backslashes before quotes": {Nodes: map[NodeID]*Node{"model.a": func() *Node {
+			n := node("a")
+			n.CompiledSQL = `select '\' as "q\"", 'x\\"y' -- "\"` + "\\"
+			n.Description = `ends with a backslash \`
+			return n
+		}()}, Vars: map[string]any{`k\`: `v\"`, `\"`: []any{`\\`, `"`}}},
 	}
 	for name, m := range tests {
 		t.Run(name, func(t *testing.T) {
