@@ -77,11 +77,27 @@ select * from {{ model }} where {{ feature_time }} > {{ label_time }}
 {%- elif metric == 'distinct_count' %}{% set expr = 'approx_count_distinct(' ~ col ~ ')' %}
 {%- else %}{{ exceptions.raise_compiler_error("drift metric must be row_count, null_rate, mean or distinct_count, got " ~ metric) }}{% endif %}
 {%- set prev_col = {'row_count': 'row_count', 'null_rate': 'null_rate', 'mean': 'mean', 'distinct_count': 'distinct_count'}[metric] %}
+{#- The baseline is the newest profile of the model taken by a build before
+    the one that produced its current data. That build is the model's newest:
+    its newest successful build in node_results or, inside a build's own
+    transaction (an audit), the build in progress, whose profile is stored
+    before its audits and whose result only with COMMIT. #}
 with cur as (select cast({{ expr }} as double) as current_value from {{ model }}),
+newest_build as (
+    select run_id from (
+        select run_id, completed_at as built_at from elt_state.node_results
+        where node_id = '{{ elt_node_id }}' and status = 'success'
+        union all
+        select run_id, profiled_at from elt_state.column_profiles where node_id = '{{ elt_node_id }}'
+    )
+    order by built_at desc
+    limit 1
+),
 prev as (
     select cast({{ prev_col }} as double) as previous_value
     from elt_state.column_profiles
     where node_id = '{{ elt_node_id }}'{% if metric != 'row_count' %} and column_name = '{{ col }}'{% endif %}
+        and run_id not in (select run_id from newest_build)
     order by profiled_at desc
     limit 1
 )

@@ -95,8 +95,11 @@ type auditState struct {
 var errAudit = errors.New("audit failed")
 
 // audit runs n's audits inside tx after its build and publish, and records
-// its row counts and column profiles there. It returns an error wrapping
-// errAudit, with the reasons, when an audit fails.
+// its row counts and column profiles there. The profile of a node a drift
+// test watches is stored before the audits run, so that to a drift audit,
+// as to any test after COMMIT, the node's newest build in elt_state is the
+// one that produced its data. It returns an error wrapping errAudit, with
+// the reasons, when an audit fails.
 func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, target string, nr *NodeResult) error {
 	if nr.audit == nil {
 		nr.audit = &auditState{}
@@ -144,6 +147,20 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 			problems = append(problems, msg)
 		}
 	}
+	if r.drifted[n.ID] && target != "" {
+		// Stored before the audits, so a drift audit sees this build as
+		// the node's newest, as every later test does (see the drift
+		// test); a failed audit rolls the profile back with the data.
+		s, err := r.profileSQL(ctx, tx, n, target)
+		if err != nil {
+			return err
+		}
+		if s != "" {
+			if err := tx.Exec(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
 	var failed []string
 	tests := r.audits[n.ID]
 	for i, t := range tests {
@@ -181,17 +198,19 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 		return fmt.Errorf("%w: %s — the last published %s is kept and its dependants are skipped",
 			errAudit, strings.Join(problems, "; "), n.Name)
 	}
-	now := time.Now()
 	switch {
-	case r.profiled(n, target) && !r.drifted[n.ID] && r.profiles != nil:
+	case !r.profiled(n, target) || r.drifted[n.ID]:
+		// Not profiled, or profiled above.
+	case r.profiles != nil:
 		// Nothing reads this profile during the run: take it after COMMIT.
 		nr.audit.profileAfterCommit = true
-	case r.profiled(n, target):
-		profiles, err := profile(ctx, tx, n, target, true)
+	default:
+		// A run with hooks (see anyHooks): take it here, store it with COMMIT.
+		s, err := r.profileSQL(ctx, tx, n, target)
 		if err != nil {
 			return err
 		}
-		if s := state.InsertProfilesSQL(r.opts.InvocationID, string(n.ID), now, profiles); s != "" {
+		if s != "" {
 			tx.Finally(s)
 		}
 	}
@@ -249,6 +268,18 @@ func scalarInt(ctx context.Context, q querier, query string) (int64, error) {
 		return int64(v), nil
 	}
 	return -1, fmt.Errorf("unexpected value %T of %s", res.Rows[0][0], query)
+}
+
+// profileSQL takes the column profiles, distinct counts included, of
+// target, n's table as tx sees it, and returns the INSERT storing them as
+// this run's ("" when the table has no columns).
+func (r *run) profileSQL(ctx context.Context, tx querier, n *manifest.Node, target string) (string, error) {
+	at := time.Now()
+	profiles, err := profile(ctx, tx, n, target, true)
+	if err != nil {
+		return "", err
+	}
+	return state.InsertProfilesSQL(r.opts.InvocationID, string(n.ID), at, profiles), nil
 }
 
 // profiled reports whether n's columns are profiled after a build: tables

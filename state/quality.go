@@ -13,7 +13,9 @@ import (
 // qualityTables hold column profiles, stored test failures and quarantine bookkeeping.
 var qualityTables = []string{
 	// column_profiles: one row per column of a model per successful build,
-	// written in the build's transaction; the drift test reads the latest.
+	// written in the build's transaction or, for a table no drift test
+	// watches, right after it commits; the drift test reads the newest
+	// taken by a build before the one that produced the model's data.
 	`CREATE TABLE IF NOT EXISTS elt_state.column_profiles (
     run_id         VARCHAR NOT NULL,
     node_id        VARCHAR NOT NULL,
