@@ -168,7 +168,8 @@ func (r *run) audit(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, tar
 			Started: time.Now(), RowsRead: -1, RowsWritten: -1, RowsQuarantined: -1, RowsRejected: -1}
 		f, err := countFailures(ctx, tx, t)
 		if err != nil {
-			nr.audit.results = append(nr.audit.results, endTest(tr, r.errorMessage(ctx, t, "", err)))
+			tr = endTest(tr, r.errorMessage(ctx, t, "", err))
+			nr.audit.results = append(nr.audit.results, tr)
 			// A failed statement aborts the transaction: the rest cannot run.
 			for _, rest := range tests[i+1:] {
 				nr.audit.results = append(nr.audit.results, skippedTest(rest, "skipped: audit "+t.Name+" of "+string(n.ID)+" failed to run"))
