@@ -220,6 +220,10 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 				RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
 			}))
 			if last {
+				if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
+					step = "column profile"
+					return err
+				}
 				tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
 					RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: rows,
 					Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
@@ -246,7 +250,8 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 
 // recordSuccess writes n's successful result row in a transaction of its
 // own, for nodes whose data was committed batch by batch before, with the
-// target's row count when count is set.
+// target's row count when count is set, and the profile a drift test of n
+// compares with.
 func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.Node, nr *NodeResult, count bool) error {
 	return c.InTx(ctx, func(tx *warehouse.Tx) error {
 		if count {
@@ -256,12 +261,29 @@ func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.
 			}
 			nr.Rows = rows
 		}
+		if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
+			return err
+		}
 		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
 			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
 			Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
 		}))
 		return nil
 	})
+}
+
+// profileDrifted stores, with tx's COMMIT, the column profile of n's table
+// (target) when a drift test watches n: microbatch and stream models,
+// built batch by batch, are profiled once, with their node result.
+func (r *run) profileDrifted(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, target string) error {
+	if !r.drifted[n.ID] {
+		return nil
+	}
+	s, err := r.profileSQL(ctx, tx, n, target)
+	if err == nil && s != "" {
+		tx.Finally(s)
+	}
+	return err
 }
 
 // firstBatch runs the first batch of a run through the full incremental
