@@ -1,9 +1,6 @@
 package state
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -74,49 +71,6 @@ func InsertNodeProfilesSQL(runID string, sets []NodeProfiles) string {
 		return ""
 	}
 	return "INSERT INTO elt_state.column_profiles VALUES " + strings.Join(rows, ", ")
-}
-
-// LatestProfiles returns the column profiles of nodeID from its most
-// recent profiled run, by column name.
-func LatestProfiles(ctx context.Context, db DB, nodeID string) (map[string]ColumnProfile, error) {
-	rows, err := db.QueryContext(ctx, `SELECT column_name, data_type, row_count, null_rate, mean, min_value, max_value, distinct_count
-FROM elt_state.column_profiles
-WHERE node_id = ? AND run_id = (SELECT run_id FROM elt_state.column_profiles WHERE node_id = ? ORDER BY profiled_at DESC LIMIT 1)`, nodeID, nodeID)
-	if err != nil {
-		return nil, fmt.Errorf("read profiles of %s: %w", nodeID, err)
-	}
-	defer rows.Close()
-	out := map[string]ColumnProfile{}
-	for rows.Next() {
-		var (
-			p        ColumnProfile
-			dt       sql.NullString
-			nr, mean sql.NullFloat64
-			lo, hi   sql.NullString
-			dc       sql.NullInt64
-		)
-		if err := rows.Scan(&p.Column, &dt, &p.RowCount, &nr, &mean, &lo, &hi, &dc); err != nil {
-			return nil, fmt.Errorf("read profiles of %s: %w", nodeID, err)
-		}
-		p.DataType = dt.String
-		if nr.Valid {
-			p.NullRate = &nr.Float64
-		}
-		if mean.Valid {
-			p.Mean = &mean.Float64
-		}
-		if lo.Valid {
-			p.Min = &lo.String
-		}
-		if hi.Valid {
-			p.Max = &hi.String
-		}
-		if dc.Valid {
-			p.DistinctCount = &dc.Int64
-		}
-		out[p.Column] = p
-	}
-	return out, rows.Err()
 }
 
 func floatLit(f *float64) string {
