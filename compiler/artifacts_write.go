@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,20 +94,38 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		}
 		jobs = append(jobs, job{id, p})
 	}
+	idx := readCompiledIndex(targetDir)
+	paths := make([]string, len(jobs))
+	entries := make([]indexEntry, len(jobs))
 	errs := make([]error, len(jobs))
 	striped(len(jobs), func(i int) {
 		sql := m.Nodes[jobs[i].id].CompiledSQL
 		if !strings.HasSuffix(sql, "\n") {
 			sql += "\n"
 		}
-		if err := writeFileIfChanged(jobs[i].path, []byte(sql)); err != nil {
-			errs[i] = fmt.Errorf("writing compiled SQL of %s: %w", jobs[i].id, err)
+		p := jobs[i].path
+		paths[i] = p
+		sum := sha256.Sum256([]byte(sql))
+		if e, ok := idx[p]; ok && e.sum == sum {
+			if st, err := statFile(p); err == nil && st == e.stamp {
+				entries[i] = e
+				return
+			}
 		}
+		st, err := writeFileIfChanged(p, []byte(sql))
+		if err != nil {
+			errs[i] = fmt.Errorf("writing compiled SQL of %s: %w", jobs[i].id, err)
+			return
+		}
+		entries[i] = indexEntry{sum: sum, stamp: st}
 	})
 	for _, err := range errs {
 		if err != nil {
 			return err
 		}
+	}
+	if err := writeCompiledIndex(targetDir, paths, entries); err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(targetDir, compiledIndexFile), err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package compiler
 
@@ -14,47 +14,64 @@ import (
 // people read, and it costs a third of the file-system operations. It
 // uses raw system calls: os.OpenFile adds four fcntl calls and a poller
 // registration per file, a third of writing 10,000 unchanged files.
-func writeFileIfChanged(p string, data []byte) error {
+func writeFileIfChanged(p string, data []byte) (fileStamp, error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return syscall.Open(p, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
 	})
 	if err != nil {
-		return &fs.PathError{Op: "open", Path: p, Err: err}
+		return fileStamp{}, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
-	werr := writeFD(fd, data)
+	st, werr := writeFD(fd, data)
 	if cerr := syscall.Close(fd); werr == nil && cerr != nil {
 		werr = cerr
 	}
 	if werr != nil {
-		return &fs.PathError{Op: "write", Path: p, Err: werr}
+		return fileStamp{}, &fs.PathError{Op: "write", Path: p, Err: werr}
 	}
-	return nil
+	return st, nil
 }
 
-// writeFD makes the open file fd hold exactly data.
-func writeFD(fd int, data []byte) error {
+// statFile stats p with one system call.
+func statFile(p string) (fileStamp, error) {
+	var st syscall.Stat_t
+	if _, err := retryEINTR(func() (int, error) { return 0, syscall.Stat(p, &st) }); err != nil {
+		return fileStamp{}, err
+	}
+	return stampOf(&st), nil
+}
+
+func stampOf(st *syscall.Stat_t) fileStamp {
+	return fileStamp{size: st.Size, mtime: st.Mtim.Nano()}
+}
+
+// writeFD makes the open file fd hold exactly data and returns its stamp.
+func writeFD(fd int, data []byte) (fileStamp, error) {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return err
+		return fileStamp{}, err
 	}
 	if st.Size == int64(len(data)) {
 		old := make([]byte, len(data))
 		if n, err := preadFull(fd, old); err == nil && n == len(data) && bytes.Equal(old, data) {
-			return nil
+			return stampOf(&st), nil
 		}
 	}
 	for off := 0; off < len(data); {
 		n, err := retryEINTR(func() (int, error) { return syscall.Pwrite(fd, data[off:], int64(off)) })
 		if err != nil {
-			return err
+			return fileStamp{}, err
 		}
 		off += n
 	}
-	if st.Size == int64(len(data)) {
-		return nil
+	if st.Size != int64(len(data)) {
+		if _, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) }); err != nil {
+			return fileStamp{}, err
+		}
 	}
-	_, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) })
-	return err
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fileStamp{}, err
+	}
+	return stampOf(&st), nil
 }
 
 // preadFull reads len(buf) bytes from the start of fd, fewer at its end.

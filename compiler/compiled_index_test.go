@@ -1,0 +1,62 @@
+package compiler
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCompiledIndex: whatever the index says, writeCompiled leaves every
+// compiled file holding its node's SQL — after a hand edit of the same
+// size, a changed model, a damaged index or a removed file.
+func TestCompiledIndex(t *testing.T) {
+	_, m := loadCase(t, "ephemeral")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "compiled", "models", "plain.sql")
+	want := func() string {
+		sql := m.Nodes["model.plain"].CompiledSQL
+		if !strings.HasSuffix(sql, "\n") {
+			sql += "\n"
+		}
+		return sql
+	}
+	check := func(step string) {
+		t.Helper()
+		if err := writeCompiled(m, dir); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		got, err := os.ReadFile(plain)
+		if err != nil || string(got) != want() {
+			t.Fatalf("%s: plain.sql holds %q (%v), want %q", step, got, err, want())
+		}
+		idx := readCompiledIndex(dir)
+		if e, ok := idx[plain]; !ok || e.stamp.size != int64(len(want())) {
+			t.Fatalf("%s: index entry of plain.sql is %+v (%v)", step, e, ok)
+		}
+	}
+	check("first write")
+	check("unchanged")
+
+	edited := strings.Replace(want(), "select", "SELECT", 1)
+	if len(edited) != len(want()) || edited == want() {
+		t.Fatal("the edit must keep the size and change the content")
+	}
+	if err := os.WriteFile(plain, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("after a same-size hand edit")
+
+	m.Nodes["model.plain"].CompiledSQL += "\n-- changed"
+	check("after the model changed")
+
+	if err := os.WriteFile(filepath.Join(dir, compiledIndexFile), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("after the index was damaged")
+
+	if err := os.Remove(plain); err != nil {
+		t.Fatal(err)
+	}
+	check("after the file was removed")
+}
