@@ -39,7 +39,7 @@ func (r *compileRuns) add(p proc) {
 }
 
 // measureCompile runs `elt compile` rounds times on the project of n
-// models: cold (target/ removed before each run: every template rendered
+// models, each run after the disk settled (see settleDisk): cold (target/ removed before each run: every template rendered
 // and every compiled file created), full (target/ kept, but
 // --no-partial-parse renders every template again, as any change to the
 // project does) and warm (nothing changed: the last compile is reused).
@@ -49,9 +49,12 @@ func measureCompile(tb testing.TB, n, rounds int) (cold, full, warm compileRuns)
 		if err := os.RemoveAll(filepath.Join(dir, "target")); err != nil {
 			tb.Fatal(err)
 		}
+		settleDisk()
 		cold.add(runElt(tb, dir, "compile"))
+		settleDisk()
 		full.add(runElt(tb, dir, "compile", "--no-partial-parse"))
 		runElt(tb, dir, "compile") // records the compile for the next one
+		settleDisk()
 		p := runElt(tb, dir, "compile")
 		if !strings.Contains(p.out, "Reused the last compile") {
 			tb.Fatalf("the warm compile did not reuse the last one:\n%s", tail(p.out, 2000))
