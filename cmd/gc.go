@@ -10,10 +10,9 @@ import (
 // times its live size instead of twice takes about 15% off compiling
 // 10,000 models, and the soft limit keeps a 100,000-model compile under
 // 1 GiB of resident memory (930 MiB; 1.2 GiB with Go's defaults, 1.8 GiB
-// with GOGC=400 alone;
-// the collector works harder as the heap nears the limit, which costs that
-// compile about 10%). DuckDB's memory is its own and counts toward
-// neither.
+// with GOGC=400 alone; the collector works harder as the heap nears the
+// limit, which costs that compile about 10%). DuckDB's memory is its own
+// and counts toward neither.
 const (
 	gcPercent   = 400
 	gcSoftLimit = 900 << 20
