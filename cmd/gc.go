@@ -20,6 +20,8 @@ const (
 
 // TuneGC applies elt's garbage collector settings, except where the
 // user's GOGC or GOMEMLIMIT, which Go reads itself, says otherwise.
+// Serving lifts the soft limit again (serve.TuneGC): its index is meant to
+// stay live.
 func TuneGC() { applyGC(os.Getenv, debug.SetGCPercent, debug.SetMemoryLimit) }
 
 func applyGC(getenv func(string) string, setPercent func(int) int, setLimit func(int64) int64) {
