@@ -256,7 +256,7 @@ func fingerprint(sql string, cfg manifest.Config) string {
 	h := sha256.New()
 	h.Write([]byte(sql))
 	h.Write([]byte{0})
-	js, err := json.Marshal(cfg)
+	js, err := json.Marshal(manifest.PlainConfig(cfg)) // field order: see Config
 	if err != nil {
 		// Config holds only JSON-encodable values; keep the hash stable anyway.
 		js = []byte(fmt.Sprintf("%#v", cfg))

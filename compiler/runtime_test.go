@@ -181,6 +181,32 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// TestFingerprintAcrossReleases: a node's fingerprint is stored in
+// elt_state (a microbatch model's intervals, node results) and compared
+// with the next release's: the same SQL and config must hash the same, or
+// an upgrade would make every model look changed (and rebuild every
+// interval). The value is what elt computed before manifest.json's keys
+// were sorted without a sorting pass (Config keeps its field order).
+func TestFingerprintAcrossReleases(t *testing.T) {
+	got := fingerprint("select * from orders where amount > 0", fingerprintStabilityConfig())
+	if want := "0cc9777392203c679b71e86ac7d10fd35dc537be56e33daa05c95ddb257a3b3d"; got != want {
+		t.Errorf("fingerprint = %s, want %s: a change to Config's (or QuarantineRule's, Contract's) field order, tags or encoding changes every stored fingerprint", got, want)
+	}
+}
+
+func fingerprintStabilityConfig() manifest.Config {
+	cfg := manifest.DefaultConfig()
+	f, ratio := false, 0.25
+	cfg.Materialized, cfg.Alias, cfg.Tags = "incremental", "orders_v2", []string{"nightly", "core"}
+	cfg.Meta = map[string]any{"owner": "data", "tier": 1}
+	cfg.IncrementalStrategy, cfg.UniqueKey, cfg.EventTime, cfg.BatchSize = "microbatch", []string{"id"}, "ts", "day"
+	cfg.Begin, cfg.Lookback, cfg.FullRefresh = "2025-01-01", 2, &f
+	cfg.Quarantine = []manifest.QuarantineRule{{Name: "neg", Condition: "amount < 0"}}
+	cfg.MaxQuarantineRatio, cfg.Contract = &ratio, &manifest.Contract{Enforced: true}
+	cfg.PreHook, cfg.Retries, cfg.RetryDelay = []string{"select 1"}, 2, "1s"
+	return cfg
+}
+
 // TestFingerprint checks that the fingerprint moves with the SQL and the
 // config and with nothing else.
 func TestFingerprint(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 // directory when the file lies inside it. Line and Col are 1-based; zero
 // means unknown.
 type Pos struct {
+	Col  int    `json:"col,omitempty"`
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`
-	Col  int    `json:"col,omitempty"`
 }
 
 // String renders the position as file:line:col, dropping unknown parts.

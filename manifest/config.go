@@ -1,8 +1,19 @@
 package manifest
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // Config is a node's merged configuration (file > YAML > folder > project).
 // Every key a user may write maps to one field here; Keys lists them with
 // their value kinds, and a key outside Keys is an error at load time.
+//
+// Its fields keep the order they have always had: a node's fingerprint
+// hashes Config's JSON in that order (PlainConfig), and a new order would
+// make every model look changed to an upgraded elt (a microbatch model
+// would rebuild every interval). Its MarshalJSON writes the keys sorted,
+// as manifest.json needs.
 type Config struct {
 	Enabled      bool           `json:"enabled"`
 	Materialized string         `json:"materialized,omitempty"` // view|table|incremental|ephemeral|external|snapshot|stream
@@ -62,7 +73,24 @@ type Config struct {
 	Limit         int    `json:"limit,omitempty"`
 }
 
+// MarshalJSON writes c with its members, and those of the objects in it,
+// sorted by key (see Encode).
+func (c Config) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(PlainConfig(c)); err != nil {
+		return nil, err
+	}
+	return canonicalObject(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// PlainConfig is Config without its MarshalJSON: encoding/json writes it
+// in field order, the bytes node fingerprints hash.
+type PlainConfig Config
+
 // QuarantineRule routes rows failing Condition to <model>__quarantine.
+// Its field order is part of fingerprints, as Config's is.
 type QuarantineRule struct {
 	Name      string `json:"name"`
 	Condition string `json:"condition"`

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -61,7 +62,14 @@ func TestApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := json.Marshal(c)
-			if string(got) != tt.want {
+			var gotV, wantV any
+			if err := json.Unmarshal(got, &gotV); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(tt.want), &wantV); err != nil {
+				t.Fatalf("want: %v", err)
+			}
+			if !reflect.DeepEqual(gotV, wantV) {
 				t.Errorf("config =\n%s\nwant\n%s", got, tt.want)
 			}
 		})

@@ -83,10 +83,12 @@ func Encode(m *Manifest) ([]byte, error) {
 	return append(out, head[at+len(empty):]...), nil
 }
 
-// encodeCanonical renders v as compact JSON with every object's keys
-// sorted, ending in a newline. It gives the bytes of a round trip through
-// generic values (UseNumber, no HTML escaping) without building them: the
-// compact encoding's objects are re-ordered in place.
+// encodeCanonical renders v as compact JSON ending in a newline, without
+// HTML escaping. Every struct type a manifest holds declares its fields in
+// the order of their JSON names (TestEncodedKeysInOrder holds them to it)
+// and encoding/json writes map keys sorted, so the output is canonical: the
+// bytes of a round trip through generic values (UseNumber), without a pass
+// that sorts members (which was 40% of encoding).
 func encodeCanonical(v any) ([]byte, error) {
 	var raw bytes.Buffer
 	enc := json.NewEncoder(&raw)
@@ -94,15 +96,20 @@ func encodeCanonical(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	compact := bytes.TrimSuffix(raw.Bytes(), []byte("\n"))
-	sorted, rest, err := sortKeys(make([]byte, 0, len(compact)+1), compact)
+	return raw.Bytes(), nil
+}
+
+// canonicalObject returns the compact JSON value src with the members of
+// every object in it sorted by key.
+func canonicalObject(src []byte) ([]byte, error) {
+	sorted, rest, err := sortKeys(make([]byte, 0, len(src)), src)
 	if err != nil {
 		return nil, err
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("manifest encoding: trailing data")
 	}
-	return append(sorted, '\n'), nil
+	return sorted, nil
 }
 
 // sortKeys appends to dst the compact JSON value at the start of src with

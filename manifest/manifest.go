@@ -51,140 +51,137 @@ func (id NodeID) Type() ResourceType {
 // Manifest is a compiled project. Nodes holds every model, seed, source and
 // test by id; a node's DependsOn lists only ids present in Nodes.
 type Manifest struct {
+	Children map[NodeID][]NodeID `json:"child_map,omitempty"`
+	Hooks    Hooks               `json:"hooks,omitempty"`
+	Macros   map[string]*Macro   `json:"macros,omitempty"`
 	Metadata Metadata            `json:"metadata"`
 	Nodes    map[NodeID]*Node    `json:"nodes"`
-	Macros   map[string]*Macro   `json:"macros,omitempty"`
-	Hooks    Hooks               `json:"hooks,omitempty"`
 	Vars     map[string]any      `json:"vars,omitempty"`
-	Children map[NodeID][]NodeID `json:"child_map,omitempty"`
 }
 
 // Metadata describes the invocation that produced the manifest.
 type Metadata struct {
-	ProjectName  string `json:"project_name"`
 	ProjectDir   string `json:"-"`
-	Target       string `json:"target"`
 	DatabasePath string `json:"database_path"`
-	Threads      int    `json:"threads"`
-	InvocationID string `json:"invocation_id"`
-	GeneratedAt  string `json:"generated_at"`
 	EltVersion   string `json:"elt_version"`
+	GeneratedAt  string `json:"generated_at"`
+	InvocationID string `json:"invocation_id"`
+	ProjectName  string `json:"project_name"`
+	Target       string `json:"target"`
+	Threads      int    `json:"threads"`
 }
 
 // Hooks are the compiled on-run-start and on-run-end statements.
 type Hooks struct {
-	OnRunStart []string `json:"on_run_start,omitempty"`
 	OnRunEnd   []string `json:"on_run_end,omitempty"`
+	OnRunStart []string `json:"on_run_start,omitempty"`
 }
 
 // Macro is a macro defined in macros/.
 type Macro struct {
+	Args []string `json:"arguments,omitempty"`
 	Name string   `json:"name"`
 	Pos  diag.Pos `json:"pos"`
-	Args []string `json:"arguments,omitempty"`
 }
 
 // Node is one model, seed, source or test. Fields that do not apply to a
 // resource type stay empty.
 type Node struct {
-	ID           NodeID       `json:"unique_id"`
-	ResourceType ResourceType `json:"resource_type"`
-	Name         string       `json:"name"`
-	// Path is the defining file relative to the project directory: the .sql
-	// of a model or singular test, the .csv of a seed, the .yml of a source
-	// or generic test.
-	Path        string         `json:"original_file_path"`
-	Pos         diag.Pos       `json:"pos"`
-	Description string         `json:"description,omitempty"`
-	Tags        []string       `json:"tags,omitempty"`
-	Meta        map[string]any `json:"meta,omitempty"`
-	Config      Config         `json:"config"`
-	// Columns are in declaration order (YAML), names unique within a node.
-	Columns []Column `json:"columns,omitempty"`
-	// DependsOn is sorted and free of duplicates.
-	DependsOn []NodeID `json:"depends_on,omitempty"`
-	// Relation is the quoted relation the node builds or reads, e.g.
-	// "main"."stg_events"; empty for ephemeral models and tests. For a file
-	// source it is the reader expression, e.g. read_csv('data/x/*.csv', ...).
-	Relation string `json:"relation_name,omitempty"`
-	Schema   string `json:"schema,omitempty"`
-	Alias    string `json:"alias,omitempty"`
-
-	RawSQL       string `json:"raw_code,omitempty"`
-	CompiledSQL  string `json:"compiled_code,omitempty"`
-	CompiledPath string `json:"compiled_path,omitempty"`
+	Alias string `json:"alias,omitempty"`
 	// Fingerprint is a hex sha256 over the compiled SQL and the canonical
 	// JSON of Config: equal fingerprints mean the node would build the same.
 	Fingerprint string `json:"checksum,omitempty"`
-
+	// Columns are in declaration order (YAML), names unique within a node.
+	Columns      []Column `json:"columns,omitempty"`
+	CompiledSQL  string   `json:"compiled_code,omitempty"`
+	CompiledPath string   `json:"compiled_path,omitempty"`
+	Config       Config   `json:"config"`
 	// DataTests are the tests declared on the node itself (not its columns),
 	// as written in YAML; the compiler also expands them into test nodes.
 	DataTests []TestSpec `json:"data_tests,omitempty"`
-
-	Source   *SourceInfo `json:"source,omitempty"`
-	Seed     *SeedInfo   `json:"seed,omitempty"`
-	TestInfo *TestInfo   `json:"test,omitempty"`
+	// DependsOn is sorted and free of duplicates.
+	DependsOn   []NodeID       `json:"depends_on,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Meta        map[string]any `json:"meta,omitempty"`
+	Name        string         `json:"name"`
+	// Path is the defining file relative to the project directory: the .sql
+	// of a model or singular test, the .csv of a seed, the .yml of a source
+	// or generic test.
+	Path   string   `json:"original_file_path"`
+	Pos    diag.Pos `json:"pos"`
+	RawSQL string   `json:"raw_code,omitempty"`
+	// Relation is the quoted relation the node builds or reads, e.g.
+	// "main"."stg_events"; empty for ephemeral models and tests. For a file
+	// source it is the reader expression, e.g. read_csv('data/x/*.csv', ...).
+	Relation     string       `json:"relation_name,omitempty"`
+	ResourceType ResourceType `json:"resource_type"`
+	Schema       string       `json:"schema,omitempty"`
+	Seed         *SeedInfo    `json:"seed,omitempty"`
+	Source       *SourceInfo  `json:"source,omitempty"`
+	Tags         []string     `json:"tags,omitempty"`
+	TestInfo     *TestInfo    `json:"test,omitempty"`
+	ID           NodeID       `json:"unique_id"`
 }
 
 // Column documents one column of a node.
 type Column struct {
-	Name        string         `json:"name"`
-	Description string         `json:"description,omitempty"`
-	DataType    string         `json:"data_type,omitempty"`
-	Meta        map[string]any `json:"meta,omitempty"`
-	Tags        []string       `json:"tags,omitempty"`
 	DataTests   []TestSpec     `json:"data_tests,omitempty"`
+	DataType    string         `json:"data_type,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Meta        map[string]any `json:"meta,omitempty"`
+	Name        string         `json:"name"`
 	Pos         diag.Pos       `json:"pos"`
+	Tags        []string       `json:"tags,omitempty"`
 }
 
 // TestSpec is one entry of a data_tests list as written: the generic test's
 // name, its arguments, and its config (severity, where, …).
 type TestSpec struct {
-	Name   string         `json:"name"`
 	Args   map[string]any `json:"args,omitempty"`
 	Config map[string]any `json:"config,omitempty"`
-	Pos    diag.Pos       `json:"pos"`
 	// CustomName is the test node's name when the YAML gives one (name:).
-	CustomName string `json:"custom_name,omitempty"`
+	CustomName string   `json:"custom_name,omitempty"`
+	Name       string   `json:"name"`
+	Pos        diag.Pos `json:"pos"`
 }
 
 // SourceInfo is what a source node reads.
 type SourceInfo struct {
-	SourceName string `json:"source_name"`
-	TableName  string `json:"table_name"`
-	// Path is the glob relative to the project directory; empty when the
-	// source names a database table (Schema, Identifier).
-	Path             string         `json:"path,omitempty"`
+	EventTime        string         `json:"event_time,omitempty"`
 	Format           string         `json:"format,omitempty"`
+	Freshness        *Freshness     `json:"freshness,omitempty"`
 	HivePartitioning bool           `json:"hive_partitioning,omitempty"`
-	Options          map[string]any `json:"options,omitempty"`
-	Schema           string         `json:"schema,omitempty"`
 	Identifier       string         `json:"identifier,omitempty"`
 	LoadedAtField    string         `json:"loaded_at_field,omitempty"`
-	EventTime        string         `json:"event_time,omitempty"`
-	Freshness        *Freshness     `json:"freshness,omitempty"`
+	Options          map[string]any `json:"options,omitempty"`
+	// Path is the glob relative to the project directory; empty when the
+	// source names a database table (Schema, Identifier).
+	Path       string `json:"path,omitempty"`
+	Schema     string `json:"schema,omitempty"`
+	SourceName string `json:"source_name"`
 	// Stream is set on a stream source: stream models read its new
 	// events batch by batch.
-	Stream *StreamInfo `json:"stream,omitempty"`
+	Stream    *StreamInfo `json:"stream,omitempty"`
+	TableName string      `json:"table_name"`
 }
 
 // StreamInfo is a stream source's input: a landing folder or a Kafka topic.
 type StreamInfo struct {
-	// Path is the landing folder's glob relative to the project; empty
-	// for Kafka.
-	Path   string     `json:"path,omitempty"`
-	Kafka  *KafkaInfo `json:"kafka,omitempty"`
-	Format string     `json:"format"` // json (newline-delimited) | csv | parquet
-	// Settle is how long a landed file must stay unchanged before it is
-	// read (a Go duration); empty for the default.
-	Settle   string `json:"settle,omitempty"`
-	MaxFiles int    `json:"max_files,omitempty"`
 	// Columns are the declared columns and types, in order, when every
 	// declared column has a data_type: the events are read with exactly
 	// these types instead of inferring them batch by batch.
-	Columns [][2]string `json:"columns,omitempty"`
+	Columns  [][2]string `json:"columns,omitempty"`
+	Format   string      `json:"format"` // json (newline-delimited) | csv | parquet
+	Kafka    *KafkaInfo  `json:"kafka,omitempty"`
+	MaxFiles int         `json:"max_files,omitempty"`
 	// Options are the source's reader options (options:).
 	Options map[string]any `json:"options,omitempty"`
+	// Path is the landing folder's glob relative to the project; empty
+	// for Kafka.
+	Path string `json:"path,omitempty"`
+	// Settle is how long a landed file must stay unchanged before it is
+	// read (a Go duration); empty for the default.
+	Settle string `json:"settle,omitempty"`
 }
 
 // KafkaInfo names a Kafka topic.
@@ -195,8 +192,8 @@ type KafkaInfo struct {
 
 // Freshness holds a source's warn and error thresholds.
 type Freshness struct {
-	WarnAfter  *Period `json:"warn_after,omitempty"`
 	ErrorAfter *Period `json:"error_after,omitempty"`
+	WarnAfter  *Period `json:"warn_after,omitempty"`
 }
 
 // Period is a count of minute, hour or day units.
@@ -214,13 +211,13 @@ type SeedInfo struct {
 // TestInfo describes a test node. A generic test has TestName (e.g.
 // "unique") and Args; a singular test has neither.
 type TestInfo struct {
-	TestType string         `json:"test_type"` // generic | singular | unit
-	TestName string         `json:"test_name,omitempty"`
-	Args     map[string]any `json:"args,omitempty"`
+	Args map[string]any `json:"args,omitempty"`
 	// AttachedNode is the node the test is declared on, and ColumnName the
 	// column, when any.
 	AttachedNode NodeID `json:"attached_node,omitempty"`
 	ColumnName   string `json:"column_name,omitempty"`
+	TestName     string `json:"test_name,omitempty"`
+	TestType     string `json:"test_type"` // generic | singular | unit
 	// Unit is set on unit tests (TestType "unit").
 	Unit *UnitTestInfo `json:"unit,omitempty"`
 }

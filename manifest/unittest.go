@@ -1,17 +1,22 @@
 package manifest
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // UnitTestInfo is what a unit test (SPEC §6 unit_tests) runs: the model's
 // SQL compiled against fixture tables instead of its real inputs, and the
 // rows it must return.
 type UnitTestInfo struct {
-	// Model is the model under test.
-	Model NodeID `json:"model"`
-	// Given are the fixture inputs, one per ref() or source() the model
-	// reads, in declaration order.
-	Given []UnitInput `json:"given"`
 	// Expect are the rows the model must return; only their columns are
 	// compared.
 	Expect UnitRows `json:"expect"`
+	// Given are the fixture inputs, one per ref() or source() the model
+	// reads, in declaration order.
+	Given []UnitInput `json:"given"`
+	// Model is the model under test.
+	Model NodeID `json:"model"`
 }
 
 // UnitInput is one fixture input of a unit test.
@@ -29,6 +34,22 @@ type UnitInput struct {
 // UnitRows are fixture rows: a list of column→value maps, or CSV text
 // with a header line.
 type UnitRows struct {
-	Rows []map[string]any `json:"rows,omitempty"`
 	CSV  string           `json:"csv,omitempty"`
+	Rows []map[string]any `json:"rows,omitempty"`
+}
+
+// MarshalJSON writes the input's members in the order of their keys, the
+// embedded rows' among its own, as Encode needs.
+func (in UnitInput) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
+		CSV      string           `json:"csv,omitempty"`
+		Input    string           `json:"input"`
+		Relation string           `json:"relation,omitempty"`
+		Rows     []map[string]any `json:"rows,omitempty"`
+		Table    string           `json:"table"`
+	}{in.CSV, in.Input, in.Relation, in.Rows, in.Table})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
