@@ -95,6 +95,9 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		jobs = append(jobs, job{id, p})
 	}
 	idx := readCompiledIndex(targetDir)
+	if err := os.Remove(filepath.Join(targetDir, compiledIndexFile)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("removing %s: %w", filepath.Join(targetDir, compiledIndexFile), err)
+	}
 	paths := make([]string, len(jobs))
 	entries := make([]indexEntry, len(jobs))
 	errs := make([]error, len(jobs))
@@ -106,7 +109,7 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		p := jobs[i].path
 		paths[i] = p
 		sum := sha256.Sum256([]byte(sql))
-		if e, ok := idx[p]; ok && e.sum == sum {
+		if e, ok := idx.trusted(p); ok && e.sum == sum {
 			if st, err := statFile(p); err == nil && st == e.stamp {
 				entries[i] = e
 				return

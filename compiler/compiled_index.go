@@ -16,9 +16,11 @@ import (
 // writeCompiled last left in compiled/.
 const compiledIndexFile = ".compiled-index"
 
-// fileStamp is what a stat tells of a file: its size and modification
-// time in nanoseconds.
-type fileStamp struct{ size, mtime int64 }
+// fileStamp is what a stat tells of a file: its size, modification and
+// (where the system gives them) change time in nanoseconds and inode. A
+// write changes the change time, which no one can set back, unlike the
+// modification time.
+type fileStamp struct{ size, mtime, ctime, ino int64 }
 
 // indexEntry is one compiled file as writeCompiled left it: the SHA-256 of
 // its content and the stamp the file had right after.
@@ -32,34 +34,56 @@ type indexEntry struct {
 // still the file's, holds that content: writeCompiled then checks it with
 // one stat instead of opening and reading it. Anything else (no entry,
 // another hash, a file touched since) goes the long way, so a stale or
-// missing index costs time, never a wrong file.
-type compiledIndex map[string]indexEntry
+// missing index costs time, never a wrong file. Two rules keep a stamp
+// from lying on file systems with coarse timestamps: writeCompiled
+// removes the index before it writes any file (a compile that fails half
+// way leaves none), and an entry no older than the index file itself is
+// not trusted (git's rule for racily clean files).
+type compiledIndex struct {
+	entries map[string]indexEntry
+	written int64 // the index file's modification time
+}
+
+// trusted returns the entry of p when it may be trusted.
+func (idx compiledIndex) trusted(p string) (indexEntry, bool) {
+	e, ok := idx.entries[p]
+	return e, ok && e.stamp.mtime < idx.written
+}
 
 // readCompiledIndex reads the index of targetDir; a missing or damaged
 // one reads as empty.
 func readCompiledIndex(targetDir string) compiledIndex {
-	data, err := os.ReadFile(filepath.Join(targetDir, compiledIndexFile))
-	idx := compiledIndex{}
+	p := filepath.Join(targetDir, compiledIndexFile)
+	empty := compiledIndex{entries: map[string]indexEntry{}}
+	st, err := statFile(p)
 	if err != nil {
-		return idx
+		return empty
 	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return empty
+	}
+	idx := compiledIndex{entries: map[string]indexEntry{}, written: st.mtime}
 	for len(data) > 0 {
 		line, rest, _ := bytes.Cut(data, []byte("\n"))
 		data = rest
-		// <sha256 hex> <size> <mtime ns> <path>
-		f := strings.SplitN(string(line), " ", 4)
-		if len(f) != 4 || len(f[0]) != 2*sha256.Size {
-			return compiledIndex{}
+		// <sha256 hex> <size> <mtime ns> <ctime ns> <inode> <path>
+		f := strings.SplitN(string(line), " ", 6)
+		if len(f) != 6 || len(f[0]) != 2*sha256.Size {
+			return empty
 		}
 		var e indexEntry
-		_, err1 := hex.Decode(e.sum[:], []byte(f[0]))
-		size, err2 := strconv.ParseInt(f[1], 10, 64)
-		mtime, err3 := strconv.ParseInt(f[2], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return compiledIndex{}
+		if _, err := hex.Decode(e.sum[:], []byte(f[0])); err != nil {
+			return empty
 		}
-		e.stamp = fileStamp{size, mtime}
-		idx[f[3]] = e
+		for i, dst := range []*int64{&e.stamp.size, &e.stamp.mtime, &e.stamp.ctime, &e.stamp.ino} {
+			n, err := strconv.ParseInt(f[1+i], 10, 64)
+			if err != nil {
+				return empty
+			}
+			*dst = n
+		}
+		idx.entries[f[5]] = e
 	}
 	return idx
 }
@@ -78,7 +102,8 @@ func writeCompiledIndex(targetDir string, paths []string, entries []indexEntry) 
 		if entries[i].stamp == (fileStamp{}) || strings.ContainsAny(path, "\n") {
 			continue // not written: no entry
 		}
-		fmt.Fprintf(w, "%x %d %d %s\n", entries[i].sum, entries[i].stamp.size, entries[i].stamp.mtime, path)
+		st := entries[i].stamp
+		fmt.Fprintf(w, "%x %d %d %d %d %s\n", entries[i].sum, st.size, st.mtime, st.ctime, st.ino, path)
 	}
 	err = w.Flush()
 	if cerr := f.Close(); err == nil {

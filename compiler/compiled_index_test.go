@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCompiledIndex: whatever the index says, writeCompiled leaves every
@@ -31,7 +32,7 @@ func TestCompiledIndex(t *testing.T) {
 			t.Fatalf("%s: plain.sql holds %q (%v), want %q", step, got, err, want())
 		}
 		idx := readCompiledIndex(dir)
-		if e, ok := idx[plain]; !ok || e.stamp.size != int64(len(want())) {
+		if e, ok := idx.entries[plain]; !ok || e.stamp.size != int64(len(want())) {
 			t.Fatalf("%s: index entry of plain.sql is %+v (%v)", step, e, ok)
 		}
 	}
@@ -59,4 +60,37 @@ func TestCompiledIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after the file was removed")
+}
+
+// TestCompiledIndexRacyEntries: an entry no older than the index file is
+// not trusted (the file may have changed within the same timestamp tick);
+// an older one is.
+func TestCompiledIndexRacyEntries(t *testing.T) {
+	_, m := loadCase(t, "ephemeral")
+	dir := t.TempDir()
+	if err := writeCompiled(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "compiled", "models", "plain.sql")
+	index := filepath.Join(dir, compiledIndexFile)
+	fi, err := os.Stat(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		indexAt time.Time
+		trusted bool
+	}{
+		{"index written in the file's tick", fi.ModTime(), false},
+		{"index written before the file", fi.ModTime().Add(-time.Second), false},
+		{"index written after the file", fi.ModTime().Add(time.Second), true},
+	} {
+		if err := os.Chtimes(index, tt.indexAt, tt.indexAt); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := readCompiledIndex(dir).trusted(plain); ok != tt.trusted {
+			t.Errorf("%s: trusted = %v, want %v", tt.name, ok, tt.trusted)
+		}
+	}
 }

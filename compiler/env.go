@@ -127,7 +127,7 @@ func lexErrorLine(src string) int {
 // macros/ files are parsed only and bound globally.
 type macroControl struct {
 	macro *nodes.Macro
-	file  string
+	file  string // the file defining it, for error traces
 }
 
 func (m *macroControl) Position() *tokens.Token { return m.macro.Location }
@@ -135,7 +135,7 @@ func (m *macroControl) Position() *tokens.Token { return m.macro.Location }
 func (m *macroControl) String() string { return "macro " + m.macro.Name }
 
 func (m *macroControl) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) error {
-	def := &macroDef{node: m.macro, file: r.Template.Root().Identifier}
+	def := &macroDef{node: m.macro, file: m.file}
 	r.Environment.Context.Set(m.macro.Name, def.call)
 	return nil
 }
@@ -201,6 +201,6 @@ func macroLikeParser(endTag, prefix string) parser.ControlStructureParser {
 		}
 		macro.Wrapper = wrapper
 		p.Template.Macros[macro.Name] = macro
-		return &macroControl{macro: macro}, nil
+		return &macroControl{macro: macro, file: p.Template.Identifier}, nil
 	}
 }

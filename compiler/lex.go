@@ -414,14 +414,16 @@ func (l *fastLexer) number() bool {
 	return true
 }
 
-// str lexes a string quoted by q (the opening quote is consumed); a string
+// str lexes a string quoted by q (the opening quote is consumed); a token
 // with a backslash is left to gonja.
 func (l *fastLexer) str(q byte) bool {
 	i := strings.IndexByte(l.src[l.pos:], q)
 	if i < 0 {
 		return false
 	}
-	if strings.IndexByte(l.src[l.pos:l.pos+i], '\\') >= 0 {
+	// gonja unescapes \' and \" in the whole token, which starts with any
+	// bytes no rule took: a backslash anywhere in it is left to gonja.
+	if strings.IndexByte(l.src[l.start:l.pos+i], '\\') >= 0 {
 		return false
 	}
 	l.pos += i + 1

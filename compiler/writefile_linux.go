@@ -41,7 +41,7 @@ func statFile(p string) (fileStamp, error) {
 }
 
 func stampOf(st *syscall.Stat_t) fileStamp {
-	return fileStamp{size: st.Size, mtime: st.Mtim.Nano()}
+	return fileStamp{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: int64(st.Ino)}
 }
 
 // writeFD makes the open file fd hold exactly data and returns its stamp.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,11 +22,11 @@ import (
 // indents it for reading.)
 func Encode(m *Manifest) ([]byte, error) {
 	if len(m.Nodes) == 0 {
-		return encodeCanonical(m)
+		return encodeSorted(m)
 	}
 	rest := *m
 	rest.Nodes = map[NodeID]*Node{}
-	head, err := encodeCanonical(&rest)
+	head, err := encodeSorted(&rest)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func Encode(m *Manifest) ([]byte, error) {
 					errs[i] = err
 					continue
 				}
-				val, err := encodeCanonical(m.Nodes[ids[i]])
+				val, err := encodeSorted(m.Nodes[ids[i]])
 				if err != nil {
 					errs[i] = err
 					continue
@@ -97,6 +98,21 @@ func encodeCanonical(v any) ([]byte, error) {
 		return nil, err
 	}
 	return raw.Bytes(), nil
+}
+
+// encodeSorted is encodeCanonical, with the sorting pass when v holds
+// values whose order encoding/json does not get right (holdsOpaque): a
+// rare node, at a cost only to it.
+func encodeSorted(v any) ([]byte, error) {
+	enc, err := encodeCanonical(v)
+	if err != nil || !holdsOpaque(reflect.ValueOf(v)) {
+		return enc, err
+	}
+	sorted, err := canonicalObject(bytes.TrimSuffix(enc, []byte("\n")))
+	if err != nil {
+		return nil, err
+	}
+	return append(sorted, '\n'), nil
 }
 
 // canonicalObject returns the compact JSON value src with the members of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/elt-dev/elt/diag"
@@ -37,6 +38,12 @@ func TestEncodeEqualsCanonicalRoundTrip(t *testing.T) {
 			Vars: map[string]any{"v": []any{1.5, "x", nil, true, map[string]any{"z\"q": 1, "a\\b": []any{}, "é": map[string]any{}}}, "u": -2e-9}},
 		"with hooks":   {Nodes: map[NodeID]*Node{"model.a": node("a")}, Hooks: Hooks{OnRunStart: []string{"select 1"}}},
 		"many workers": many,
+		"opaque values in any": {Nodes: map[NodeID]*Node{"model.a": func() *Node {
+			n := node("a")
+			n.Meta = map[string]any{"zkey": struct{ Z, A int }{1, 2}, "a": []any{struct{ Y, B string }{"y", "b"}}}
+			n.Columns[0].Meta = map[string]any{"k": struct{ Q, P bool }{true, false}}
+			return n
+		}()}, Vars: map[string]any{"v": struct{ D, C int }{1, 2}}},
 		"backslashes before quotes": {Nodes: map[NodeID]*Node{"model.a": func() *Node {
 			n := node("a")
 			n.CompiledSQL = `select '\' as "q\"", 'x\\"y' -- "\"` + "\\"
@@ -115,5 +122,31 @@ func TestMetadataSpan(t *testing.T) {
 	}
 	if _, _, err := MetadataSpan([]byte(`{"nodes":{}}`)); err == nil {
 		t.Fatal("no error for a manifest without metadata")
+	}
+}
+
+// TestHoldsOpaque: the values that need the sorting pass are found where
+// they hide, and plain manifests do not pay for it.
+func TestHoldsOpaque(t *testing.T) {
+	plain := &Node{ID: "model.a", Meta: map[string]any{"a": []any{1, "x", map[string]any{"b": true}}},
+		Config:  Config{Meta: map[string]any{"s": struct{ B, A int }{}}}, // Config sorts itself
+		Columns: []Column{{Name: "c", Meta: map[string]any{"k": nil}}}}
+	tests := []struct {
+		name string
+		v    any
+		want bool
+	}{
+		{"plain node", plain, false},
+		{"struct in node meta", &Node{Meta: map[string]any{"r": struct{ B, A int }{}}}, true},
+		{"struct in a column's test args", &Node{Columns: []Column{{DataTests: []TestSpec{{Args: map[string]any{"x": []any{struct{}{}}}}}}}}, true},
+		{"invalid UTF-8 key", &Node{Meta: map[string]any{"\xff": 1}}, true},
+		{"invalid UTF-8 key in a nested map", &Node{TestInfo: &TestInfo{Args: map[string]any{"a": map[string]any{"\xfe": 1}}}}, true},
+		{"struct in unit test rows", &Node{TestInfo: &TestInfo{Unit: &UnitTestInfo{Given: []UnitInput{{UnitRows: UnitRows{Rows: []map[string]any{{"x": struct{}{}}}}}}}}}, true},
+		{"struct in vars", &Manifest{Vars: map[string]any{"v": struct{}{}}}, true},
+	}
+	for _, tt := range tests {
+		if got := holdsOpaque(reflect.ValueOf(tt.v)); got != tt.want {
+			t.Errorf("%s: holdsOpaque = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -250,8 +250,8 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 
 // recordSuccess writes n's successful result row in a transaction of its
 // own, for nodes whose data was committed batch by batch before, with the
-// target's row count when count is set, and the profile a drift test of n
-// compares with.
+// target's row count and the profile a drift test of n compares with when
+// count is set (the table exists).
 func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.Node, nr *NodeResult, count bool) error {
 	return c.InTx(ctx, func(tx *warehouse.Tx) error {
 		if count {
@@ -261,8 +261,10 @@ func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.
 			}
 			nr.Rows = rows
 		}
-		if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
-			return err
+		if count { // no table yet (no events, or begin ahead): nothing to profile
+			if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
+				return err
+			}
 		}
 		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
 			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: nr.Rows,
