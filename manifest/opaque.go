@@ -81,8 +81,9 @@ func plainJSON(x any) bool {
 }
 
 var (
-	configType   = reflect.TypeFor[Config]()
-	opaqueByType sync.Map // reflect.Type → []int: the fields that may hold opaque values
+	configType    = reflect.TypeFor[Config]()
+	opaqueByType  sync.Map // reflect.Type → []int: the fields that may hold opaque values
+	mayHoldByType sync.Map // reflect.Type → bool: mayHoldOpaque
 )
 
 // opaqueFields returns the indexes of t's exported fields whose values may
@@ -107,7 +108,12 @@ func opaqueFields(t reflect.Type) []int {
 // mayHoldOpaque reports whether a value of type t may hold an opaque value:
 // it has a field typed any or a map with string keys somewhere inside.
 func mayHoldOpaque(t reflect.Type) bool {
-	return mayHoldOpaqueSeen(t, map[reflect.Type]bool{})
+	if may, ok := mayHoldByType.Load(t); ok {
+		return may.(bool)
+	}
+	may := mayHoldOpaqueSeen(t, map[reflect.Type]bool{})
+	mayHoldByType.Store(t, may)
+	return may
 }
 
 func mayHoldOpaqueSeen(t reflect.Type, seen map[reflect.Type]bool) bool {
