@@ -35,33 +35,61 @@ func TestManifestJSONIsCanonical(t *testing.T) {
 		if diags.HasErrors() {
 			continue
 		}
-		got, err := manifest.Encode(m)
-		if err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var generic any
-		if err := dec.Decode(&generic); err != nil {
-			t.Fatal(err)
-		}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(generic); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("%s: manifest.json is not canonical JSON", dir)
-		}
+		checkCanonical(t, dir, m)
 		t.Logf("%s: canonical", dir)
 		checked++
 	}
 	if checked < 5 {
 		t.Fatalf("checked only %d projects", checked)
 	}
+}
+
+// checkCanonical fails t unless manifest.Encode(m) gives the reference
+// canonical form: a round trip through generic values (numbers as
+// written), keys sorted by encoding/json, no HTML escaping.
+func checkCanonical(t *testing.T, name string, m *manifest.Manifest) {
+	t.Helper()
+	got, err := manifest.Encode(m)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(generic); err != nil {
+		t.Fatal(err)
+	}
+	if w := want.Bytes(); !bytes.Equal(got, w) {
+		i := 0
+		for i < len(got) && i < len(w) && got[i] == w[i] {
+			i++
+		}
+		t.Errorf("%s: manifest.json is not canonical at byte %d:\n got %s\nwant %s", name, i,
+			got[max(0, i-80):min(len(got), i+80)], w[max(0, i-80):min(len(w), i+80)])
+	}
+}
+
+// TestMetaStructCanonical: a relation (ref() or this) put in meta by a
+// template is written with sorted keys like any other object.
+func TestMetaStructCanonical(t *testing.T) {
+	p := &project.Project{Name: "x", Vars: map[string]any{},
+		Models: []*project.SQLFile{
+			{Path: "models/a.sql", Name: "a", Content: "select 1 as id"},
+			{Path: "models/b.sql", Name: "b", Content: "{{ config(meta={'upstream': ref('a'), 'html': '<a&b>'}) }}select * from {{ ref('a') }}"},
+		}}
+	m, diags := Compile(p, fixedOptions())
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	checkCanonical(t, "meta holding a relation", m)
 }
