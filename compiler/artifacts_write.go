@@ -94,6 +94,9 @@ func writeCompiled(m *manifest.Manifest, targetDir string) error {
 		}
 		jobs = append(jobs, job{id, p})
 	}
+	if len(jobs) == 0 {
+		return nil
+	}
 	idx := readCompiledIndex(targetDir)
 	if err := os.Remove(filepath.Join(targetDir, compiledIndexFile)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("removing %s: %w", filepath.Join(targetDir, compiledIndexFile), err)

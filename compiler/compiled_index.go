@@ -88,8 +88,9 @@ func readCompiledIndex(targetDir string) compiledIndex {
 	return idx
 }
 
-// writeCompiledIndex replaces the index of targetDir with idx, through a
-// temporary file and a rename.
+// writeCompiledIndex replaces the index of targetDir with the entries of
+// paths (an entry without a stamp is left out), through a temporary file
+// and a rename.
 func writeCompiledIndex(targetDir string, paths []string, entries []indexEntry) error {
 	p := filepath.Join(targetDir, compiledIndexFile)
 	tmp := p + ".tmp"

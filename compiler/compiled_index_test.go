@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/elt-dev/elt/manifest"
 )
 
 // TestCompiledIndex: whatever the index says, writeCompiled leaves every
@@ -135,5 +137,19 @@ func TestIndexStaleAfterFailedWrite(t *testing.T) {
 	}
 	if string(got) != want {
 		t.Fatalf("plain.sql holds %q, want %q", got, want)
+	}
+}
+
+// TestWriteCompiledNothing: a project with nothing to compile (no models
+// yet) writes no file, not even the index, into a target directory that
+// does not exist yet.
+func TestWriteCompiledNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "target")
+	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"source.raw.a": {ID: "source.raw.a"}}}
+	if err := writeCompiled(m, dir); err != nil {
+		t.Fatalf("writeCompiled: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("writeCompiled created %s (%v)", dir, err)
 	}
 }
