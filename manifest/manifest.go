@@ -6,7 +6,7 @@
 package manifest
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/elt-dev/elt/diag"
@@ -231,7 +231,7 @@ func (m *Manifest) IDs() []NodeID {
 	for id := range m.Nodes {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	return ids
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -112,7 +113,7 @@ func Load(dir string) (*Project, diag.List) {
 			p.Volatile = in.Path + " mentions " + volatile[i]
 		}
 	}
-	sort.Slice(p.Inputs, func(i, j int) bool { return p.Inputs[i].Path < p.Inputs[j].Path })
+	slices.SortFunc(p.Inputs, func(a, b InputFile) int { return strings.Compare(a.Path, b.Path) })
 
 	split := func(from, to int) []*SQLFile {
 		out := make([]*SQLFile, 0, to-from)

@@ -38,7 +38,7 @@
 package selector
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/elt-dev/elt/dag"
 	"github.com/elt-dev/elt/diag"
@@ -165,7 +165,7 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 			res.IDs = append(res.IDs, manifest.NodeID(id))
 		}
 	}
-	sort.Slice(res.IDs, func(i, j int) bool { return res.IDs[i] < res.IDs[j] })
+	slices.Sort(res.IDs)
 	return res, nil
 }
 
