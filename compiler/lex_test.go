@@ -150,7 +150,7 @@ func TestFastLexMatchesGonja(t *testing.T) {
 // take the fast path.
 func TestFastLexOnRepoTemplates(t *testing.T) {
 	var total, fast int
-	for _, root := range []string{"../models", "../macros", "../tests", "."} // "." holds testdata/ {
+	for _, root := range []string{"../models", "../macros", "../tests", "."} { // "." holds testdata/
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".sql") {
 				return nil
