@@ -55,6 +55,10 @@ type Config struct {
 	Quarantine         []QuarantineRule `json:"quarantine,omitempty"`
 	MaxQuarantineRatio *float64         `json:"max_quarantine_ratio,omitempty"`
 	Contract           *Contract        `json:"contract,omitempty"`
+	// Profile asks for a column profile of the node's table after every
+	// successful build, though no drift test watches it (those that one
+	// watches are profiled whatever Profile says).
+	Profile bool `json:"profile,omitempty"`
 
 	// Execution.
 	Retries    int    `json:"retries,omitempty"`
@@ -129,6 +133,7 @@ var Keys = map[string]KeyKind{
 	"location": KindString, "format": KindString,
 	"strategy": KindString, "check_cols": KindStringList, "hard_deletes": KindString,
 	"quarantine": KindQuarantine, "max_quarantine_ratio": KindFloat, "contract": KindContract,
+	"profile": KindBool,
 	"retries": KindInt, "retry_delay": KindString,
 	"column_types": KindStringMap, "delimiter": KindString,
 	"severity": KindString, "where": KindString, "warn_if": KindString, "error_if": KindString,

@@ -253,6 +253,8 @@ func (c *Config) Apply(key string, v any) error {
 	case "max_quarantine_ratio":
 		f := val.(float64)
 		c.MaxQuarantineRatio = &f
+	case "profile":
+		c.Profile = val.(bool)
 	case "contract":
 		c.Contract = val.(*Contract)
 	case "retries":

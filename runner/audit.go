@@ -283,11 +283,12 @@ func (r *run) profileSQL(ctx context.Context, tx querier, n *manifest.Node, targ
 	return state.InsertProfilesSQL(r.opts.InvocationID, string(n.ID), at, profiles), nil
 }
 
-// profiled reports whether n's columns are profiled after a build: tables
-// and seeds (rebuilt whole, so a scan more is cheap) and any node a drift
-// test watches. Incremental models and snapshots are profiled only when
-// watched: a profile scans the whole table, which would make a one-day
-// incremental run cost as much as a full refresh.
+// profiled reports whether n's columns are profiled after a build: any
+// node a drift test watches, and the tables, seeds, incremental models and
+// snapshots whose config says profile. A profile scans the whole table
+// (on a small table, a scan costs about what the build does), so nothing
+// else pays for one: a drift test added later starts from the first build
+// after it.
 func (r *run) profiled(n *manifest.Node, target string) bool {
 	if target == "" {
 		return false
@@ -295,10 +296,19 @@ func (r *run) profiled(n *manifest.Node, target string) bool {
 	if r.drifted[n.ID] {
 		return true
 	}
+	return n.Config.Profile && profileable(n)
+}
+
+// profileable reports whether n builds a table a profile can describe.
+func profileable(n *manifest.Node) bool {
 	if n.ResourceType == manifest.Seed {
 		return true
 	}
-	return n.Config.Materialized == "table"
+	switch n.Config.Materialized {
+	case "table", "incremental", "snapshot":
+		return true
+	}
+	return false
 }
 
 // driftWatched returns the nodes some drift test of m is attached to.

@@ -220,7 +220,7 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 				RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
 			}))
 			if last {
-				if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
+				if err := r.profileBatched(ctx, tx, n, nr.Relation); err != nil {
 					step = "column profile"
 					return err
 				}
@@ -262,7 +262,7 @@ func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.
 			nr.Rows = rows
 		}
 		if count { // no table yet (no events, or begin ahead): nothing to profile
-			if err := r.profileDrifted(ctx, tx, n, nr.Relation); err != nil {
+			if err := r.profileBatched(ctx, tx, n, nr.Relation); err != nil {
 				return err
 			}
 		}
@@ -274,11 +274,12 @@ func (r *run) recordSuccess(ctx context.Context, c *warehouse.Conn, n *manifest.
 	})
 }
 
-// profileDrifted stores, with tx's COMMIT, the column profile of n's table
-// (target) when a drift test watches n: microbatch and stream models,
-// built batch by batch, are profiled once, with their node result.
-func (r *run) profileDrifted(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, target string) error {
-	if !r.drifted[n.ID] {
+// profileBatched stores, with tx's COMMIT, the column profile of n's table
+// (target) when a drift test watches n or n's config says profile:
+// microbatch and stream models, built batch by batch, are profiled once
+// per build, with their node result.
+func (r *run) profileBatched(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, target string) error {
+	if !r.drifted[n.ID] && !n.Config.Profile {
 		return nil
 	}
 	s, err := r.profileSQL(ctx, tx, n, target)

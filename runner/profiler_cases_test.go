@@ -23,9 +23,10 @@ func driftTestOf(f *fixture, parent *manifest.Node) *manifest.Node {
 	return n
 }
 
-// Many tables built in parallel, half watched by a drift test (profile
-// INSERT inside the build's transaction), half profiled by the profiler:
-// no conflicts, every profile stored once per run.
+// Many tables built in parallel, a quarter watched by a drift test
+// (profile INSERT inside the build's transaction), half profiled by the
+// profiler (config profile), a quarter not profiled: no conflicts, every
+// profile asked for stored once per run, and no other.
 func TestProfilerProfilerConcurrentWithInTxProfiles(t *testing.T) {
 	f := newFixture(t)
 	const n = 40
@@ -34,7 +35,8 @@ func TestProfilerProfilerConcurrentWithInTxProfiles(t *testing.T) {
 		if i%2 == 0 {
 			driftTestOf(f, a)
 		}
-		f.model(fmt.Sprintf("b%02d", i), "table", "select id, k from "+a.Relation, a.ID)
+		b := f.model(fmt.Sprintf("b%02d", i), "table", "select id, k from "+a.Relation, a.ID)
+		b.Config.Profile = true
 	}
 	for run := 1; run <= 3; run++ {
 		res, _ := f.exec(4)
@@ -47,7 +49,7 @@ func TestProfilerProfilerConcurrentWithInTxProfiles(t *testing.T) {
 			t.Fatalf("run %d failed or warned: %v", run, res.Warnings)
 		}
 		got := f.query(fmt.Sprintf(`SELECT count(DISTINCT node_id), count(*) FROM elt_state.column_profiles WHERE run_id = 'run-%d'`, run))
-		want := fmt.Sprintf("%d|%d;", 2*n, n*3+n*2)
+		want := fmt.Sprintf("%d|%d;", n/2+n, n/2*3+n*2)
 		if got != want {
 			t.Fatalf("run %d: profiles = %s, want %s", run, got, want)
 		}
@@ -59,7 +61,8 @@ func TestProfilerProfilerConcurrentWithInTxProfiles(t *testing.T) {
 func TestProfilerCancelWithQueuedProfiles(t *testing.T) {
 	f := newFixture(t)
 	for i := 0; i < 12; i++ {
-		f.model(fmt.Sprintf("t%02d", i), "table", "select range as id, range::varchar as s, range * 1.5 as d from range(500000)")
+		t := f.model(fmt.Sprintf("t%02d", i), "table", "select range as id, range::varchar as s, range * 1.5 as d from range(500000)")
+		t.Config.Profile = true
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -97,6 +100,7 @@ func TestProfilerCancelWithQueuedProfiles(t *testing.T) {
 func TestProfilesWithHooksTakenInBuild(t *testing.T) {
 	f := newFixture(t)
 	a := f.model("a", "table", "select range as id from range(1000)")
+	a.Config.Profile = true
 	b := f.model("b", "view", "select 1 as x", a.ID)
 	b.Config.PostHook = []string{"CREATE OR REPLACE TABLE main.a AS SELECT 'replaced' AS other_col"}
 	res, _ := f.exec(2)

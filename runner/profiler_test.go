@@ -8,14 +8,17 @@ import (
 	"github.com/elt-dev/elt/manifest"
 )
 
-// TestProfilesTakenAfterCommit: tables no drift test watches are profiled
-// by the profiler once their builds committed; the run returns only after
-// their profiles are stored, and views get none.
+// TestProfilesTakenAfterCommit: tables whose config says profile, and no
+// drift test watches, are profiled by the profiler once their builds
+// committed; the run returns only after their profiles are stored. Views
+// get none, and neither do tables without profile.
 func TestProfilesTakenAfterCommit(t *testing.T) {
 	f := newFixture(t)
 	a := f.model("a", "table", "select range as id, 'x' || range as name, [range] as l from range(5)")
 	b := f.model("b", "table", "select id * 2 as id from "+a.Relation, a.ID)
-	f.model("v", "view", "select * from "+b.Relation, b.ID)
+	v := f.model("v", "view", "select * from "+b.Relation, b.ID)
+	f.model("c", "table", "select * from "+b.Relation, b.ID)
+	a.Config.Profile, b.Config.Profile, v.Config.Profile = true, true, true
 	res, _ := f.exec(4)
 	if res.Failed() || len(res.Warnings) > 0 {
 		t.Fatalf("run failed or warned: %+v %v", res.Nodes, res.Warnings)
@@ -27,7 +30,7 @@ func TestProfilesTakenAfterCommit(t *testing.T) {
 		t.Fatalf("profiles = %s\nwant       %s", got, want)
 	}
 	if got, want := f.query(`SELECT node_id, rows_read, rows_written FROM elt_state.row_counts WHERE run_id = 'run-1' ORDER BY 1`),
-		"model.a|5|5;model.b|5|5;"; got != want {
+		"model.a|5|5;model.b|5|5;model.c|5|5;"; got != want {
 		t.Fatalf("row_counts = %s, want %s", got, want)
 	}
 }
@@ -69,6 +72,41 @@ func TestNumericType(t *testing.T) {
 	} {
 		if got := numericType(typ); got != want {
 			t.Errorf("numericType(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+// TestProfiledNodes: which nodes are profiled after a build. A drift test
+// makes any node with a table profiled; else only tables, seeds,
+// incremental models and snapshots whose config says profile.
+func TestProfiledNodes(t *testing.T) {
+	node := func(rt manifest.ResourceType, mat string, profile bool) *manifest.Node {
+		return &manifest.Node{ID: manifest.NodeID("x." + mat), ResourceType: rt,
+			Config: manifest.Config{Materialized: mat, Profile: profile}}
+	}
+	cases := []struct {
+		n       *manifest.Node
+		drifted bool
+		target  string
+		want    bool
+	}{
+		{node(manifest.Model, "table", false), false, "t", false},
+		{node(manifest.Model, "table", true), false, "t", true},
+		{node(manifest.Model, "table", false), true, "t", true},
+		{node(manifest.Model, "table", true), false, "", false},
+		{node(manifest.Seed, "seed", true), false, "t", true},
+		{node(manifest.Seed, "seed", false), false, "t", false},
+		{node(manifest.Model, "incremental", true), false, "t", true},
+		{node(manifest.Model, "snapshot", true), false, "t", true},
+		{node(manifest.Model, "view", true), false, "t", false},
+		{node(manifest.Model, "view", false), true, "t", true},
+		{node(manifest.Model, "external", true), false, "t", false},
+	}
+	for _, c := range cases {
+		r := &run{drifted: map[manifest.NodeID]bool{c.n.ID: c.drifted}}
+		if got := r.profiled(c.n, c.target); got != c.want {
+			t.Errorf("%s %s profile=%v drifted=%v target=%q: profiled = %v, want %v",
+				c.n.ResourceType, c.n.Config.Materialized, c.n.Config.Profile, c.drifted, c.target, got, c.want)
 		}
 	}
 }

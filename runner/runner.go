@@ -164,7 +164,7 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 		cancel: cancel, sources: newSourceChecker(m, opts.ProjectDir),
 		audits: audits, drifted: driftWatched(m),
 	}
-	if !anyHooks(m, runnable) {
+	if anyProfiled(m, runnable, r.drifted) && !anyHooks(m, runnable) {
 		r.profiles = newProfiler(ctx, db, opts.InvocationID, len(runnable))
 	}
 	walk := g.Walk(runCtx, opts.Threads, r.node)
@@ -472,6 +472,17 @@ func nameOf(n *manifest.Node) string {
 		return a
 	}
 	return n.Name
+}
+
+// anyProfiled reports whether a node of ids is profiled after its COMMIT:
+// one whose config says profile and no drift test watches.
+func anyProfiled(m *manifest.Manifest, ids []manifest.NodeID, drifted map[manifest.NodeID]bool) bool {
+	for _, id := range ids {
+		if n := m.Nodes[id]; n != nil && n.Config.Profile && !drifted[id] && profileable(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // anyHooks reports whether a node of ids has a pre_hook or post_hook. A
