@@ -16,7 +16,9 @@ func render(p Plan) string {
 	var b strings.Builder
 	b.WriteString("-- target: " + p.Target + "\n")
 	b.WriteString("-- staging: " + p.Staging + "\n")
-	if p.HasRows {
+	if p.HasRows && p.MainCounts {
+		b.WriteString("-- rows: counted by main\n")
+	} else if p.HasRows {
 		b.WriteString("-- rows: counted\n")
 	} else {
 		b.WriteString("-- rows: none\n")

@@ -15,8 +15,7 @@ func TestBuildChecked(t *testing.T) {
 		want               []string // statements, in order, each a prefix
 	}{
 		{"table", "table", []string{
-			`DROP TABLE IF EXISTS "main"."m__elt_tmp"`,
-			`CREATE TABLE "main"."m__elt_tmp" AS select 1`,
+			`CREATE OR REPLACE TABLE "main"."m__elt_tmp" AS select 1`,
 			`CREATE TABLE IF NOT EXISTS "main"."m__quarantine" AS SELECT *, CAST(NULL AS VARCHAR) AS elt_reason`,
 			`INSERT INTO "main"."m__quarantine" BY NAME SELECT *, concat_ws(', ', CASE WHEN NOT coalesce((amount > 0), false) THEN 'positive' END, ` +
 				`CASE WHEN NOT coalesce((id is not null), false) THEN 'known' END) AS elt_reason, 'run1' AS elt_run_id`,

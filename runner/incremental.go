@@ -42,8 +42,10 @@ func (r *run) runIncremental(ctx context.Context, tx *warehouse.Tx, in materiali
 // to seen (when not nil) before publishing.
 func (r *run) runIncrementalCols(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool,
 	seen func(targetCols, batchCols []materialize.Column) error) (int64, error) {
-	if err := tx.Exec(ctx, strings.Join(plan.Build[:plan.Main], "\n;\n")); err != nil {
-		return -1, err
+	if plan.Main > 0 {
+		if err := tx.Exec(ctx, strings.Join(plan.Build[:plan.Main], "\n;\n")); err != nil {
+			return -1, err
+		}
 	}
 	if err := tx.ExecAlone(ctx, plan.Build[plan.Main]); err != nil {
 		return -1, err

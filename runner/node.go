@@ -123,9 +123,12 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 
 // runPlan runs all of plan's statements, and the row count query when the
 // target has rows, in one call into DuckDB (which also carries BEGIN): a
-// call costs DuckDB a fixed overhead that dominates small nodes. It returns
-// the target's row count, or -1 when the plan has none. A batch loses the
-// LINE of bind-time errors; execute recovers it with Diagnose.
+// call costs DuckDB a fixed overhead that dominates small nodes. When the
+// plan's main statement is its last build statement and returns the row
+// count (MainCounts), the build is one call and the publish another, and
+// no count query runs: a statement costs DuckDB more than a call. It
+// returns the target's row count, or -1 when the plan has none. A batch
+// loses the LINE of bind-time errors; execute recovers it with Diagnose.
 func (r *run) runPlan(ctx context.Context, tx *warehouse.Tx, plan materialize.Plan) (int64, error) {
 	stmts := plan.Statements()
 	if len(stmts) == 0 {
@@ -135,9 +138,18 @@ func (r *run) runPlan(ctx context.Context, tx *warehouse.Tx, plan materialize.Pl
 	if !plan.HasRows {
 		return -1, tx.Exec(ctx, strings.Join(stmts, "\n;\n"))
 	}
-	res, err := tx.Query(ctx, strings.Join(append(stmts, "SELECT count(*) FROM "+plan.Target), "\n;\n"))
+	query, publish := strings.Join(append(stmts, "SELECT count(*) FROM "+plan.Target), "\n;\n"), ""
+	if plan.MainCounts && plan.Main == len(plan.Build)-1 {
+		query, publish = strings.Join(plan.Build, "\n;\n"), strings.Join(plan.Publish, "\n;\n")
+	}
+	res, err := tx.Query(ctx, query)
 	if err != nil {
 		return -1, err
+	}
+	if publish != "" {
+		if err := tx.Exec(ctx, publish); err != nil {
+			return -1, err
+		}
 	}
 	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
 		return -1, fmt.Errorf("row count of %s: unexpected result %v", plan.Target, res.Rows)

@@ -1,12 +1,10 @@
 -- target: "ref"."countries"
 -- staging: "ref"."countries__elt_tmp"
--- rows: counted
+-- rows: counted by main
 
 -- build
-DROP TABLE IF EXISTS "ref"."countries__elt_tmp"
-
 -- main (sent alone)
-CREATE TABLE "ref"."countries__elt_tmp" AS SELECT * FROM read_csv('seeds/countries.csv', header = true, delim = ';', types = {'code': 'VARCHAR', 'it''s': 'DATE', 'population': 'BIGINT'})
+CREATE OR REPLACE TABLE "ref"."countries__elt_tmp" AS SELECT * FROM read_csv('seeds/countries.csv', header = true, delim = ';', types = {'code': 'VARCHAR', 'it''s': 'DATE', 'population': 'BIGINT'})
 
 -- publish
 DROP TABLE IF EXISTS "ref"."countries"

@@ -1,12 +1,10 @@
 -- target: "main"."orders"
 -- staging: "main"."orders__elt_tmp"
--- rows: counted
+-- rows: counted by main
 
 -- build
-DROP TABLE IF EXISTS "main"."orders__elt_tmp"
-
 -- main (sent alone)
-CREATE TABLE "main"."orders__elt_tmp" AS select 1 as a
+CREATE OR REPLACE TABLE "main"."orders__elt_tmp" AS select 1 as a
 
 -- publish
 DROP TABLE IF EXISTS "main"."orders"

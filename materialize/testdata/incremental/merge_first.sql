@@ -1,12 +1,10 @@
 -- target: "main"."orders"
 -- staging: "main"."orders__elt_tmp"
--- rows: counted
+-- rows: counted by main
 
 -- build
-DROP TABLE IF EXISTS "main"."orders__elt_tmp"
-
 -- main (sent alone)
-CREATE TABLE "main"."orders__elt_tmp" AS SELECT * FROM (select *
+CREATE OR REPLACE TABLE "main"."orders__elt_tmp" AS SELECT * FROM (select *
 from "main"."raw"
 ) AS __elt_row QUALIFY row_number() OVER (PARTITION BY "order_id", "line" ORDER BY "updated_at" DESC NULLS LAST, __elt_row DESC) = 1
 
