@@ -15,7 +15,8 @@ import (
 // (default) sends SIGKILL to the elt process itself, "error" fails the
 // step with an error, "transient" fails each of the first N hits with an
 // error that looks like a DuckDB I/O error (so retries apply). Points:
-// node-plan (every node's build), interval-after-build,
+// node-plan (every node's build), node-staged (a table built in two
+// transactions, after the first committed its staging table), interval-after-build,
 // interval-before-commit, interval-after-commit, external-before-move,
 // stream-before-commit (inside a micro-batch's transaction, after all its
 // work), stream-after-commit.

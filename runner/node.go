@@ -20,6 +20,11 @@ import (
 // call as COMMIT so its success proves the transaction alive at COMMIT.
 // Any error rolls everything back. Run checks afterwards that every
 // successful node's row is really in the database.
+//
+// A table with audits is built in two transactions instead (see
+// stagedBuild): the first commits its staging table, unpublished; the
+// second publishes it, audits it and records its result, so the target
+// and the state row still change together or not at all.
 func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	if n.ResourceType == manifest.Test {
 		return r.runTest(ctx, n)
@@ -70,27 +75,36 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	defer c.Close()
 	var failedStep string
 	rejects := r.rejectSources(n)
-	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
-		if err := clearRejects(ctx, tx, rejects); err != nil {
-			return err
-		}
-		for i, h := range n.Config.PreHook {
-			if err := tx.ExecAlone(ctx, h); err != nil {
-				failedStep = fmt.Sprintf("pre_hook %d", i+1)
+	staged := r.stagedBuild(n, plan)
+	if staged {
+		err = c.InTx(ctx, func(tx *warehouse.Tx) error {
+			if err := clearRejects(ctx, tx, rejects); err != nil {
 				return err
 			}
-		}
-		rows, err := r.runNodePlan(ctx, tx, in, plan)
+			rows, err := r.buildStaging(ctx, tx, plan)
+			if err != nil {
+				failedStep = stepPlan
+			}
+			nr.Rows = rows
+			return err
+		})
 		if err != nil {
-			failedStep = stepPlan
-			return err
+			return done(r.planFailure(ctx, c, n, plan, failedStep, err))
 		}
-		nr.Rows = rows
-		for i, h := range n.Config.PostHook {
-			if err := tx.ExecAlone(ctx, h); err != nil {
-				failedStep = fmt.Sprintf("post_hook %d", i+1)
+		if err := failpoint("node-staged"); err != nil {
+			return done(err.Error())
+		}
+	}
+	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
+		if staged {
+			// The rest of the build (quarantine) reads the committed
+			// staging table, then Publish swaps it in.
+			rest := append(append([]string(nil), plan.Build[plan.Main+1:]...), plan.Publish...)
+			if err := tx.Exec(ctx, strings.Join(rest, "\n;\n")); err != nil {
 				return err
 			}
+		} else if err := r.buildInTx(ctx, tx, n, in, plan, rejects, &nr, &failedStep); err != nil {
+			return err
 		}
 		if err := r.audit(ctx, tx, n, plan.Target, &nr); err != nil {
 			return err
@@ -104,21 +118,94 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	})
 	if err != nil {
 		nr.Rows = -1
-		if failedStep == stepPlan {
-			failedStep = ""
-			if warehouse.BeforeExecution(err) && ctx.Err() == nil {
-				if derr := c.Diagnose(ctx, plan.Build[:plan.Main], plan.Build[plan.Main]); derr != nil {
-					err = derr
-				}
-			}
+		if staged {
+			// Best effort: the next build replaces a staging table anyway.
+			_, _ = c.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+plan.Staging)
 		}
-		return done(r.errorMessage(ctx, n, failedStep, err))
+		return done(r.planFailure(ctx, c, n, plan, failedStep, err))
 	}
 	nr.Status = StatusSuccess
 	if nr.audit != nil && nr.audit.profileAfterCommit {
 		r.profiles.add(n, plan.Target)
 	}
 	return done(nr.Message) // e.g. how many source rows were rejected
+}
+
+// buildInTx runs n's build in tx: pre_hooks, the plan and post_hooks. It
+// sets nr.Rows, and step to the step that failed.
+func (r *run) buildInTx(ctx context.Context, tx *warehouse.Tx, n *manifest.Node, in materialize.Input, plan materialize.Plan,
+	rejects []rejectSource, nr *NodeResult, step *string) error {
+	if err := clearRejects(ctx, tx, rejects); err != nil {
+		return err
+	}
+	for i, h := range n.Config.PreHook {
+		if err := tx.ExecAlone(ctx, h); err != nil {
+			*step = fmt.Sprintf("pre_hook %d", i+1)
+			return err
+		}
+	}
+	rows, err := r.runNodePlan(ctx, tx, in, plan)
+	if err != nil {
+		*step = stepPlan
+		return err
+	}
+	nr.Rows = rows
+	for i, h := range n.Config.PostHook {
+		if err := tx.ExecAlone(ctx, h); err != nil {
+			*step = fmt.Sprintf("post_hook %d", i+1)
+			return err
+		}
+	}
+	return nil
+}
+
+// planFailure renders the message of a node whose transaction failed at
+// step (stepPlan: in the plan's build batch, whose statement DuckDB does
+// not locate; Diagnose re-runs the main statement alone for its LINE).
+func (r *run) planFailure(ctx context.Context, c *warehouse.Conn, n *manifest.Node, plan materialize.Plan, step string, err error) string {
+	if step == stepPlan {
+		step = ""
+		if warehouse.BeforeExecution(err) && ctx.Err() == nil {
+			if derr := c.Diagnose(ctx, plan.Build[:plan.Main], plan.Build[plan.Main]); derr != nil {
+				err = derr
+			}
+		}
+	}
+	return r.errorMessage(ctx, n, step, err)
+}
+
+// stagedBuild reports whether n's table is built in two transactions: its
+// staging table created and committed first, then the rest of the build
+// (quarantine), the publish, the audits, the drift profile and the state
+// row in a second one. DuckDB scans a table created in the scanning
+// transaction itself 3–4 times slower than a committed one (its
+// transaction-local storage), which made a model's audit tests cost more
+// than its build; so tables whose build goes on to scan what it created
+// take this path. The target and elt_state still change together or not
+// at all: a failed audit leaves both as they were, and only the
+// unpublished staging table behind (dropped after a failure, replaced by
+// the next build after a crash). Nodes with hooks, which may write
+// anything, keep one transaction, as do incremental, external and view
+// plans, which write their target in place.
+func (r *run) stagedBuild(n *manifest.Node, plan materialize.Plan) bool {
+	if !plan.MainCounts || plan.Incremental || plan.External != nil || plan.Staging == "" ||
+		len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0 {
+		return false
+	}
+	return len(r.audits[n.ID]) > 0 || plan.Main < len(plan.Build)-1 || r.drifted[n.ID]
+}
+
+// buildStaging runs plan's build up to and including its main statement,
+// which creates the staging table and returns its row count (MainCounts).
+func (r *run) buildStaging(ctx context.Context, tx *warehouse.Tx, plan materialize.Plan) (int64, error) {
+	if err := failpoint("node-plan"); err != nil {
+		return -1, err
+	}
+	res, err := tx.Query(ctx, strings.Join(plan.Build[:plan.Main+1], "\n;\n"))
+	if err != nil {
+		return -1, err
+	}
+	return countResult(plan, res)
 }
 
 // runPlan runs all of plan's statements, and the row count query when the
@@ -151,6 +238,12 @@ func (r *run) runPlan(ctx context.Context, tx *warehouse.Tx, plan materialize.Pl
 			return -1, err
 		}
 	}
+	return countResult(plan, res)
+}
+
+// countResult reads the row count of plan's target from res, the result
+// of its count query or of its main statement (MainCounts).
+func countResult(plan materialize.Plan, res *warehouse.Result) (int64, error) {
 	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
 		return -1, fmt.Errorf("row count of %s: unexpected result %v", plan.Target, res.Rows)
 	}
