@@ -251,8 +251,11 @@ func (c *compilation) buildSeeds() {
 }
 
 // fingerprint is the hex sha256 of the compiled SQL (or seed data) and the
-// canonical JSON of cfg.
+// canonical JSON of cfg, without profile: asking for column profiles
+// changes nothing a build produces, and must not make a microbatch model
+// redo its intervals.
 func fingerprint(sql string, cfg manifest.Config) string {
+	cfg.Profile = false
 	h := sha256.New()
 	h.Write([]byte(sql))
 	h.Write([]byte{0})

@@ -222,4 +222,9 @@ func TestFingerprint(t *testing.T) {
 	if len(base) != 64 {
 		t.Errorf("fingerprint %q is not hex sha256", base)
 	}
+	profiled := manifest.DefaultConfig()
+	profiled.Profile = true
+	if fingerprint("select 1", profiled) != base {
+		t.Error("profile: true changed the fingerprint: asking for column profiles would rebuild a microbatch model's intervals")
+	}
 }

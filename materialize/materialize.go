@@ -100,9 +100,10 @@ type Plan struct {
 	// Build creates the node's data (under Staging when set).
 	Build []string
 	// Main is the index in Build of the statement running the node's own
-	// SQL (a model's query, a seed's reader). The runner sends it to DuckDB
-	// alone, because DuckDB keeps an error's LINE position only for a
-	// statement sent alone. Meaningful only when Build is not empty.
+	// SQL (a model's query, a seed's reader). DuckDB keeps an error's LINE
+	// position only for a statement sent alone: the runner sends it alone
+	// or, batched with others, re-runs it alone to locate a bind error
+	// (warehouse.Conn.Diagnose). Meaningful only when Build is not empty.
 	Main int
 	// Publish makes the built data visible under Target.
 	Publish []string

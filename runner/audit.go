@@ -300,12 +300,14 @@ func (r *run) profiled(n *manifest.Node, target string) bool {
 }
 
 // profileable reports whether n builds a table a profile can describe.
+// (Microbatch and stream models are profiled in their last batch's
+// transaction instead: see profileBatched.)
 func profileable(n *manifest.Node) bool {
 	if n.ResourceType == manifest.Seed {
 		return true
 	}
 	switch n.Config.Materialized {
-	case "table", "incremental", "snapshot":
+	case "table", "incremental", "snapshot", "stream":
 		return true
 	}
 	return false

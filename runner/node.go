@@ -21,7 +21,8 @@ import (
 // Any error rolls everything back. Run checks afterwards that every
 // successful node's row is really in the database.
 //
-// A table with audits is built in two transactions instead (see
+// A table whose build goes on to scan what it built (audits, quarantine,
+// a drift profile) is built in two transactions instead (see
 // stagedBuild): the first commits its staging table, unpublished; the
 // second publishes it, audits it and records its result, so the target
 // and the state row still change together or not at all.
@@ -98,10 +99,23 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	err = c.InTx(ctx, func(tx *warehouse.Tx) error {
 		if staged {
 			// The rest of the build (quarantine) reads the committed
-			// staging table, then Publish swaps it in.
+			// staging table, then Publish swaps it in. The rest may delete
+			// rows from it (an incremental model's quarantine does): then
+			// the target is counted after it, not taken from the main
+			// statement's count.
 			rest := append(append([]string(nil), plan.Build[plan.Main+1:]...), plan.Publish...)
-			if err := tx.Exec(ctx, strings.Join(rest, "\n;\n")); err != nil {
-				return err
+			if plan.Main == len(plan.Build)-1 {
+				if err := tx.Exec(ctx, strings.Join(rest, "\n;\n")); err != nil {
+					return err
+				}
+			} else {
+				res, err := tx.Query(ctx, strings.Join(append(rest, "SELECT count(*) FROM "+plan.Target), "\n;\n"))
+				if err != nil {
+					return err
+				}
+				if nr.Rows, err = countResult(plan, res); err != nil {
+					return err
+				}
 			}
 		} else if err := r.buildInTx(ctx, tx, n, in, plan, rejects, &nr, &failedStep); err != nil {
 			return err

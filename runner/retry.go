@@ -19,8 +19,9 @@ const maxRetryDelay = time.Minute
 // executeRetrying is execute with the node's retries: a node failing with
 // a transient error (see Transient) runs again up to config retries times,
 // waiting retry_delay, then twice that, and so on (capped at a minute).
-// Every attempt is its own transaction, so a failed attempt leaves
-// nothing behind. Errors in the model itself (parser, binder, catalog,
+// Every attempt is its own transaction (or pair of them, see
+// stagedBuild), so a failed attempt publishes nothing; at most an
+// unpublished staging table, which the next attempt replaces. Errors in the model itself (parser, binder, catalog,
 // conversion, constraint) are never retried.
 func (r *run) executeRetrying(ctx context.Context, n *manifest.Node) NodeResult {
 	delay := DefaultRetryDelay

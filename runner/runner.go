@@ -475,10 +475,11 @@ func nameOf(n *manifest.Node) string {
 }
 
 // anyProfiled reports whether a node of ids is profiled after its COMMIT:
-// one whose config says profile and no drift test watches.
+// one whose config says profile, no drift test watches, and that is not
+// built batch by batch.
 func anyProfiled(m *manifest.Manifest, ids []manifest.NodeID, drifted map[manifest.NodeID]bool) bool {
 	for _, id := range ids {
-		if n := m.Nodes[id]; n != nil && n.Config.Profile && !drifted[id] && profileable(n) {
+		if n := m.Nodes[id]; n != nil && n.Config.Profile && !drifted[id] && profileable(n) && !batchedNode(n) {
 			return true
 		}
 	}
