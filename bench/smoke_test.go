@@ -42,8 +42,8 @@ func TestSmoke(t *testing.T) {
 		}
 	})
 	t.Run("startup", func(t *testing.T) {
-		v, l := measureStartup(t, 2)
-		reportStartup(t, v, l)
+		v, l, f := measureStartup(t, 2)
+		reportStartup(t, v, l, f)
 		if v[0] > 5*time.Second {
 			t.Errorf("elt version took %v", v[0])
 		}
