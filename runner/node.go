@@ -197,8 +197,8 @@ func (r *run) planFailure(ctx context.Context, c *warehouse.Conn, n *manifest.No
 // than its build; so tables whose build goes on to scan what it created
 // take this path. The target and elt_state still change together or not
 // at all: a failed audit leaves both as they were, and only the
-// unpublished staging table behind (dropped after a failure, replaced by
-// the next build after a crash). Nodes with hooks, which may write
+// unpublished staging table behind (dropped after a failure, and by the
+// next run after a crash: see dropLeftStaging). Nodes with hooks, which may write
 // anything, keep one transaction, as do incremental, external and view
 // plans, which write their target in place.
 func (r *run) stagedBuild(n *manifest.Node, plan materialize.Plan) bool {

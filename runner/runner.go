@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,6 +156,9 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	existing, err := db.Relations(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list relations: %w", err)
+	}
+	if err := dropLeftStaging(ctx, db, m, existing); err != nil {
+		return nil, fmt.Errorf("drop staging tables left by an interrupted run: %w", err)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -472,6 +476,32 @@ func nameOf(n *manifest.Node) string {
 		return a
 	}
 	return n.Name
+}
+
+// dropLeftStaging drops the staging tables (<name>__elt_tmp) of m's
+// models and seeds that a run killed between a staged build's two
+// transactions left committed but unpublished (see stagedBuild), and
+// removes them from existing. A later build of the same model would
+// replace its own, but one that no longer builds through a staging table
+// (an incremental run, a change of materialization) never would. Tables
+// of the same form that no node of m names are left alone.
+func dropLeftStaging(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, existing map[string]warehouse.RelationInfo) error {
+	var drops []string
+	for _, n := range m.Nodes {
+		if n.ResourceType != manifest.Model && n.ResourceType != manifest.Seed {
+			continue
+		}
+		rel := warehouse.Relation(schemaOf(n), nameOf(n)+materialize.StagingSuffix)
+		if info, ok := existing[rel]; ok && info.Kind == warehouse.KindTable {
+			drops = append(drops, "DROP TABLE IF EXISTS "+rel)
+			delete(existing, rel)
+		}
+	}
+	if len(drops) == 0 {
+		return nil
+	}
+	sort.Strings(drops)
+	return db.Exec(ctx, strings.Join(drops, ";\n"))
 }
 
 // anyProfiled reports whether a node of ids is profiled after its COMMIT:

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"testing"
 
 	"github.com/elt-dev/elt/manifest"
@@ -62,5 +63,26 @@ func TestStagedBuild(t *testing.T) {
 		if got := r.stagedBuild(n, c.plan); got != c.want {
 			t.Errorf("%s: stagedBuild = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestDropLeftStaging: a run drops the staging tables its project's
+// models left behind (a run killed between a staged build's two
+// transactions), selected or not, and keeps any other table of that form.
+func TestDropLeftStaging(t *testing.T) {
+	f := newFixture(t)
+	a := f.model("a", "table", "select 1 as x")
+	b := f.model("b", "table", "select 2 as y")
+	ctx := context.Background()
+	if err := f.db.Exec(ctx, `CREATE TABLE main.a__elt_tmp AS SELECT 1 AS x; CREATE TABLE main.foo__elt_tmp AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := f.exec(2, b.ID)
+	if res.Failed() {
+		t.Fatalf("%+v", res.Nodes)
+	}
+	got := f.query(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%elt_tmp' ORDER BY 1`)
+	if got != "foo__elt_tmp;" {
+		t.Fatalf("staging tables after the run: %q, want only foo__elt_tmp (no node foo); a's (%s) is dropped", got, a.ID)
 	}
 }
