@@ -109,7 +109,10 @@ where event_ts >= timestamp '2025-03-01' and event_ts < timestamp '2025-03-31'
 	// DuckDB alone adding the same day to the same table, as a process
 	// would: open the database, replace the day's rows in one
 	// transaction, close (checkpoint). The floor under elt's incremental
-	// run.
+	// run, run on a copy of the database taken right after the full
+	// refresh, so it starts from the state elt's run started from. The
+	// MERGE is elt's without its NULL handling (IS NOT DISTINCT FROM, a
+	// NULL updated_at) and tie-break.
 	events := "read_parquet(" + warehouse.QuoteString(filepath.ToSlash(filepath.Join(dir, "data", "events", "date=*", "*.parquet"))) +
 		", hive_partitioning = true)"
 	direct := map[string]string{
@@ -124,10 +127,39 @@ WHEN MATCHED AND s.ingest_ts > t.ingest_ts THEN UPDATE SET user_id = s.user_id, 
 WHEN NOT MATCHED THEN INSERT (event_id, user_id, event_ts, amount, ingest_ts) VALUES (s.event_id, s.user_id, s.event_ts, s.amount, s.ingest_ts); COMMIT`,
 	}
 	dbFile := filepath.Join(dir, "target", "incbench.duckdb")
+	copyFile := filepath.Join(dir, "target", "direct.duckdb")
+	snapshot := func() {
+		t.Helper()
+		for _, suffix := range []string{"", ".wal"} {
+			os.Remove(copyFile + suffix)
+			data, err := os.ReadFile(dbFile + suffix)
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Written through to the disk before the timed run, whose
+			// checkpoint would otherwise flush the whole copy.
+			f, err := os.Create(copyFile + suffix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write(data); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	directRun := func(q string) time.Duration {
 		t.Helper()
 		start := time.Now()
-		db, err := warehouse.Open(ctx, dbFile, warehouse.Settings{ProjectDir: dir})
+		db, err := warehouse.Open(ctx, copyFile, warehouse.Settings{ProjectDir: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,10 +173,13 @@ WHEN NOT MATCHED THEN INSERT (event_id, user_id, event_ts, amount, ingest_ts) VA
 	}
 	for _, m := range []string{"inc_di", "inc_merge"} {
 		full := elt("run", "-s", m, "--full-refresh")
+		snapshot()
+		settleDisk() // neither timed run pays for the writes before it
 		inc := elt("run", "-s", m)
+		settleDisk()
 		d := directRun(direct[m])
 		t.Logf("%s: full refresh of 364 days %v, incremental run adding day 365 %v: %.2f%% (target ≤ 3%%); "+
-			"DuckDB alone replacing the same day %v: %.2f%%",
+			"DuckDB alone adding the same day %v: %.2f%%",
 			m, full.Round(time.Millisecond), inc.Round(time.Millisecond), 100*inc.Seconds()/full.Seconds(),
 			d.Round(time.Millisecond), 100*d.Seconds()/full.Seconds())
 	}

@@ -71,6 +71,9 @@ func checkIncremental(in Input) error {
 		if len(missing) > 0 {
 			return fmt.Errorf("incremental_strategy 'microbatch' needs %s — e.g. config(event_time='event_ts', batch_size='day', begin='2025-01-01')", strings.Join(missing, ", "))
 		}
+		if len(c.Quarantine) > 0 {
+			return errors.New("quarantine rules are not supported on a microbatch model — quarantine the rows in the model it reads, or filter them in its SQL")
+		}
 	default:
 		return fmt.Errorf("unknown incremental_strategy %q — use append, merge, delete+insert, insert_overwrite or microbatch", s)
 	}

@@ -141,6 +141,10 @@ func TestIncrementalConfigErrors(t *testing.T) {
 		{incremental("delete+insert", ExistingTable, nil), "needs a unique_key"},
 		{incremental("insert_overwrite", ExistingTable, nil), "needs partition_by"},
 		{incremental("microbatch", ExistingTable, func(c *manifest.Config) { c.EventTime = "ts" }), "needs batch_size, begin"},
+		{incremental("microbatch", ExistingTable, func(c *manifest.Config) {
+			c.EventTime, c.BatchSize, c.Begin = "ts", "day", "2025-01-01"
+			c.Quarantine = []manifest.QuarantineRule{{Name: "pos", Condition: "x > 0"}}
+		}), "not supported on a microbatch model"},
 	}
 	for _, tt := range tests {
 		_, err := Build(tt.in)

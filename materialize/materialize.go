@@ -7,7 +7,10 @@
 // under a staging name (or, for a view, the view itself), and Publish swaps
 // the staging relation in. The runner runs both, with hooks and the node's
 // state row, in one transaction, so a failure at any point leaves the
-// previously published relation untouched and no staging relation behind.
+// previously published relation untouched and no staging relation behind;
+// or, for a table whose build goes on to scan what it created, commits the
+// staging table first and publishes it with the state row in a second
+// transaction (see the runner's stagedBuild).
 //
 // A model's SQL follows "AS " on the statement's first line, so the line
 // numbers DuckDB reports ("LINE 3:") are the lines of the compiled file.

@@ -285,7 +285,8 @@ func (r *run) profileSQL(ctx context.Context, tx querier, n *manifest.Node, targ
 
 // profiled reports whether n's columns are profiled after a build: any
 // node a drift test watches, and the tables, seeds, incremental models and
-// snapshots whose config says profile. A profile scans the whole table
+// snapshots whose config says profile (microbatch and stream models are
+// profiled by profileBatched instead). A profile scans the whole table
 // (on a small table, a scan costs about what the build does), so nothing
 // else pays for one: a drift test added later starts from the first build
 // after it.
@@ -324,13 +325,24 @@ func driftWatched(m *manifest.Manifest) map[manifest.NodeID]bool {
 	return out
 }
 
+// columnsSQL is a query for the columns (name, type) of the database's
+// relation schema.name, in order. pragma_table_info looks the one
+// relation up; a scan of the catalog costs ~10 ms at 1,000 tables. But
+// DuckDB 1.5 reads a doubled quote in pragma_table_info's name as nothing
+// ("a""b" is ab): names holding a quote scan duckdb_columns(), which
+// returns no row, not an error, for a missing relation.
+func columnsSQL(schema, name string) string {
+	if strings.Contains(schema+name, `"`) {
+		return "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = " +
+			warehouse.QuoteString(schema) + " AND table_name = " + warehouse.QuoteString(name) + " ORDER BY column_index"
+	}
+	return "SELECT name, type FROM pragma_table_info(" + warehouse.QuoteString(warehouse.Relation(schema, name)) + ") ORDER BY cid"
+}
+
 // columnsOf returns the columns and types of relation schema.name as the
 // transaction sees them, in order.
 func columnsOf(ctx context.Context, q querier, schema, name string) ([][2]string, error) {
-	// pragma_table_info looks the one relation up; information_schema
-	// scans the whole catalog, which costs ~10 ms at 1,000 tables.
-	res, err := q.Query(ctx, "SELECT name, type FROM pragma_table_info("+
-		warehouse.QuoteString(warehouse.Relation(schema, name))+") ORDER BY cid")
+	res, err := q.Query(ctx, columnsSQL(schema, name))
 	if err != nil {
 		return nil, err
 	}

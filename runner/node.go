@@ -133,7 +133,7 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 	if err != nil {
 		nr.Rows = -1
 		if staged {
-			// Best effort: the next build replaces a staging table anyway.
+			// Best effort: the next run drops a staging table left behind.
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+plan.Staging)
 		}
 		return done(r.planFailure(ctx, c, n, plan, failedStep, err))

@@ -483,16 +483,24 @@ func nameOf(n *manifest.Node) string {
 // transactions left committed but unpublished (see stagedBuild), and
 // removes them from existing. A later build of the same model would
 // replace its own, but one that no longer builds through a staging table
-// (an incremental run, a change of materialization) never would. Tables
-// of the same form that no node of m names are left alone.
+// (an incremental run, a change of materialization) never would. Only the
+// staging names of m's models and seeds are dropped, and never a relation
+// some node of m (a model, seed or source) publishes or reads under that
+// name.
 func dropLeftStaging(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, existing map[string]warehouse.RelationInfo) error {
+	owned := map[string]bool{}
+	for _, n := range m.Nodes {
+		if n.Relation != "" {
+			owned[n.Relation] = true
+		}
+	}
 	var drops []string
 	for _, n := range m.Nodes {
 		if n.ResourceType != manifest.Model && n.ResourceType != manifest.Seed {
 			continue
 		}
 		rel := warehouse.Relation(schemaOf(n), nameOf(n)+materialize.StagingSuffix)
-		if info, ok := existing[rel]; ok && info.Kind == warehouse.KindTable {
+		if info, ok := existing[rel]; ok && info.Kind == warehouse.KindTable && !owned[rel] {
 			drops = append(drops, "DROP TABLE IF EXISTS "+rel)
 			delete(existing, rel)
 		}

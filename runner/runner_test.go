@@ -311,6 +311,23 @@ func TestIncrementalAppends(t *testing.T) {
 	}
 }
 
+// TestIncrementalQuotedNames: incremental models whose names hold a quote
+// or a dot read their columns right (DuckDB's pragma_table_info drops a
+// doubled quote from the name it is given).
+func TestIncrementalQuotedNames(t *testing.T) {
+	f := newFixture(t)
+	f.model(`q"t`, "incremental", "select 1 as x")
+	f.model("d.t", "incremental", "select 1 as x")
+	for run, want := range []int64{1, 2} {
+		res := mustRun(f)
+		for _, id := range []manifest.NodeID{manifest.ModelID(`q"t`), manifest.ModelID("d.t")} {
+			if r := result(t, res, id); r.Status != StatusSuccess || r.Rows != want {
+				t.Fatalf("run %d of %s: %+v", run+1, id, r)
+			}
+		}
+	}
+}
+
 func TestSelectedSubsetKeepsOrderThroughUnselected(t *testing.T) {
 	f := newFixture(t)
 	f.model("a", "table", "select 1 as x")

@@ -73,8 +73,13 @@ func TestDropLeftStaging(t *testing.T) {
 	f := newFixture(t)
 	a := f.model("a", "table", "select 1 as x")
 	b := f.model("b", "table", "select 2 as y")
+	// A model whose own name has the staging form: c's staging name is
+	// its relation, which must never be dropped.
+	f.model("c", "view", "select 3 as z")
+	f.model("c__elt_tmp", "table", "select 4 as w")
 	ctx := context.Background()
-	if err := f.db.Exec(ctx, `CREATE TABLE main.a__elt_tmp AS SELECT 1 AS x; CREATE TABLE main.foo__elt_tmp AS SELECT 1 AS x`); err != nil {
+	if err := f.db.Exec(ctx, `CREATE TABLE main.a__elt_tmp AS SELECT 1 AS x; CREATE TABLE main.foo__elt_tmp AS SELECT 1 AS x;
+CREATE TABLE main.c__elt_tmp AS SELECT 4 AS w`); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := f.exec(2, b.ID)
@@ -82,7 +87,7 @@ func TestDropLeftStaging(t *testing.T) {
 		t.Fatalf("%+v", res.Nodes)
 	}
 	got := f.query(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%elt_tmp' ORDER BY 1`)
-	if got != "foo__elt_tmp;" {
-		t.Fatalf("staging tables after the run: %q, want only foo__elt_tmp (no node foo); a's (%s) is dropped", got, a.ID)
+	if got != "c__elt_tmp;foo__elt_tmp;" {
+		t.Fatalf("staging tables after the run: %q, want c__elt_tmp (a model's own table) and foo__elt_tmp (no node foo); a's (%s) is dropped", got, a.ID)
 	}
 }

@@ -386,7 +386,7 @@ func (s *StreamModel) load(ctx context.Context, c *warehouse.Conn) error {
 // events, plus the quarantine columns); nil when there is none.
 func eventColumns(ctx context.Context, q querier, sb materialize.StreamBatch) ([][2]string, error) {
 	schema, name, _ := warehouse.SplitRelation(materialize.QuarantineRelation(sb.Schema, sb.Name))
-	res, err := q.Query(ctx, "SELECT name, type FROM pragma_table_info("+warehouse.QuoteString(schema+"."+name)+") ORDER BY cid")
+	res, err := q.Query(ctx, columnsSQL(schema, name))
 	if err != nil {
 		if strings.Contains(err.Error(), "does not exist") {
 			return nil, nil
