@@ -308,7 +308,7 @@ func profileable(n *manifest.Node) bool {
 		return true
 	}
 	switch n.Config.Materialized {
-	case "table", "incremental", "snapshot", "stream":
+	case "table", "incremental", "snapshot":
 		return true
 	}
 	return false

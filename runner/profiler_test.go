@@ -101,7 +101,6 @@ func TestProfiledNodes(t *testing.T) {
 		{node(manifest.Model, "view", true), false, "t", false},
 		{node(manifest.Model, "view", false), true, "t", true},
 		{node(manifest.Model, "external", true), false, "t", false},
-		{node(manifest.Model, "stream", true), false, "t", true},
 		{node(manifest.Model, "ephemeral", true), false, "", false},
 	}
 	for _, c := range cases {
