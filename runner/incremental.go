@@ -129,14 +129,7 @@ func countAfter(ctx context.Context, tx *warehouse.Tx, stmts []string, target st
 	if err != nil {
 		return -1, err
 	}
-	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-		return -1, fmt.Errorf("row count of %s: unexpected result %v", target, res.Rows)
-	}
-	n, ok := res.Rows[0][0].(int64)
-	if !ok {
-		return -1, fmt.Errorf("row count of %s: unexpected value %T", target, res.Rows[0][0])
-	}
-	return n, nil
+	return countResult(target, res)
 }
 
 // batchColumns reads, in one query inside tx, the columns of in's target

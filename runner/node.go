@@ -109,13 +109,11 @@ func (r *run) execute(ctx context.Context, n *manifest.Node) NodeResult {
 					return err
 				}
 			} else {
-				res, err := tx.Query(ctx, strings.Join(append(rest, "SELECT count(*) FROM "+plan.Target), "\n;\n"))
+				rows, err := countAfter(ctx, tx, rest, plan.Target)
 				if err != nil {
 					return err
 				}
-				if nr.Rows, err = countResult(plan, res); err != nil {
-					return err
-				}
+				nr.Rows = rows
 			}
 		} else if err := r.buildInTx(ctx, tx, n, in, plan, rejects, &nr, &failedStep); err != nil {
 			return err
@@ -219,7 +217,7 @@ func (r *run) buildStaging(ctx context.Context, tx *warehouse.Tx, plan materiali
 	if err != nil {
 		return -1, err
 	}
-	return countResult(plan, res)
+	return countResult(plan.Target, res)
 }
 
 // runPlan runs all of plan's statements, and the row count query when the
@@ -239,31 +237,30 @@ func (r *run) runPlan(ctx context.Context, tx *warehouse.Tx, plan materialize.Pl
 	if !plan.HasRows {
 		return -1, tx.Exec(ctx, strings.Join(stmts, "\n;\n"))
 	}
-	query, publish := strings.Join(append(stmts, "SELECT count(*) FROM "+plan.Target), "\n;\n"), ""
-	if plan.MainCounts && plan.Main == len(plan.Build)-1 {
-		query, publish = strings.Join(plan.Build, "\n;\n"), strings.Join(plan.Publish, "\n;\n")
+	if !plan.MainCounts || plan.Main != len(plan.Build)-1 {
+		return countAfter(ctx, tx, stmts, plan.Target)
 	}
-	res, err := tx.Query(ctx, query)
+	res, err := tx.Query(ctx, strings.Join(plan.Build, "\n;\n"))
 	if err != nil {
 		return -1, err
 	}
-	if publish != "" {
-		if err := tx.Exec(ctx, publish); err != nil {
+	if len(plan.Publish) > 0 {
+		if err := tx.Exec(ctx, strings.Join(plan.Publish, "\n;\n")); err != nil {
 			return -1, err
 		}
 	}
-	return countResult(plan, res)
+	return countResult(plan.Target, res)
 }
 
-// countResult reads the row count of plan's target from res, the result
-// of its count query or of its main statement (MainCounts).
-func countResult(plan materialize.Plan, res *warehouse.Result) (int64, error) {
+// countResult reads the row count of target from res, the result of a
+// count query or of a plan's main statement (MainCounts).
+func countResult(target string, res *warehouse.Result) (int64, error) {
 	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-		return -1, fmt.Errorf("row count of %s: unexpected result %v", plan.Target, res.Rows)
+		return -1, fmt.Errorf("row count of %s: unexpected result %v", target, res.Rows)
 	}
 	n, ok := res.Rows[0][0].(int64)
 	if !ok {
-		return -1, fmt.Errorf("row count of %s: unexpected value %T", plan.Target, res.Rows[0][0])
+		return -1, fmt.Errorf("row count of %s: unexpected value %T", target, res.Rows[0][0])
 	}
 	return n, nil
 }
