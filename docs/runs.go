@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/state"
 	"github.com/elt-dev/elt/warehouse"
 )
 
@@ -49,19 +50,19 @@ func ReadRunResults(path string) (map[manifest.NodeID]RunInfo, error) {
 }
 
 // StateRuns reads the last recorded result of each node from the
-// database's elt_state.node_results; a database without state gives an
-// empty map.
+// database's elt_state (node_results and the journal); a database without
+// state gives an empty map.
 func StateRuns(ctx context.Context, db *warehouse.DB) (map[manifest.NodeID]RunInfo, error) {
 	out := map[manifest.NodeID]RunInfo{}
-	res, err := db.Query(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name = 'node_results' AND database_name = current_database()`)
+	res, err := db.Query(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name IN ('node_results', 'node_journal') AND database_name = current_database()`)
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := res.Rows[0][0].(int64); n == 0 {
+	if n, _ := res.Rows[0][0].(int64); n < 2 {
 		return out, nil
 	}
 	res, err = db.Query(ctx, `SELECT node_id, status, rows_affected, started_at, completed_at, coalesce(message, '')
-FROM elt_state.node_results
+FROM `+state.AllResults+`
 QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY completed_at DESC) = 1`)
 	if err != nil {
 		return nil, err

@@ -230,16 +230,21 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	return res, ctx.Err()
 }
 
-// verifyPersisted reads back the run's elt_state results in one query and
-// turns every successful node without its row into an error: DuckDB can
-// report success for a COMMIT that kept nothing, so outcomes are checked,
-// not trusted.
+// verifyPersisted files the run's node results from the journal into
+// node_results, reads them back in one query and turns every successful
+// node without its row into an error: DuckDB can report success for a
+// COMMIT that kept nothing, so outcomes are checked, not trusted.
 func verifyPersisted(ctx context.Context, db *warehouse.DB, res *RunResult) error {
 	c, err := db.Conn(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if err := c.InTx(context.WithoutCancel(ctx), func(tx *warehouse.Tx) error {
+		return tx.Exec(context.WithoutCancel(ctx), state.FoldJournalSQL)
+	}); err != nil {
+		return fmt.Errorf("file node results: %w", err)
+	}
 	stored, err := state.NodeResults(context.WithoutCancel(ctx), c, res.InvocationID)
 	if err != nil {
 		return err
@@ -284,6 +289,10 @@ func setup(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, runnable
 	return c.InTx(ctx, func(tx *warehouse.Tx) error {
 		if err := state.Migrate(ctx, tx); err != nil {
 			return err
+		}
+		// Results a killed run left in the journal.
+		if err := tx.Exec(ctx, state.FoldJournalSQL); err != nil {
+			return fmt.Errorf("file node results: %w", err)
 		}
 		for _, s := range names {
 			if err := tx.Exec(ctx, materialize.CreateSchema(s)); err != nil {

@@ -188,6 +188,10 @@ func TestMigrateRowCountsIntoNodeResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Filed from the journal, as at the end of a run.
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.FoldJournalSQL) }); err != nil {
+		t.Fatal(err)
+	}
 	if got, want := rowCounts(), "[[r1 model.a 12 10 2 <nil>] [r2 model.a 9 7 2 <nil>]]"; got != want {
 		t.Fatalf("row_counts after a new result = %s, want %s", got, want)
 	}
@@ -198,5 +202,61 @@ func TestMigrateRowCountsIntoNodeResults(t *testing.T) {
 	res, err := db.Query(ctx, "SELECT max(version) FROM elt_state.schema_version")
 	if err != nil || fmt.Sprint(res.Rows) != fmt.Sprintf("[[%d]]", state.Version) {
 		t.Fatalf("schema version = %v, %v; want %d", res, err, state.Version)
+	}
+}
+
+// TestJournalFoldsIntoNodeResults: a node result goes to node_journal and
+// reads back the same before and after FoldJournalSQL files it into
+// node_results: microsecond timestamps, unknown counts as NULL, a message
+// with quotes, a newline and non-ASCII text.
+func TestJournalFoldsIntoNodeResults(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 12, 6, 10, 11, 12, 345678000, time.UTC)
+	msg := "it's \"quoted\" — ünïcode\nline 2 \\ {}"
+	if err := db.Exec(ctx, state.InsertNodeResultSQL(state.NodeResult{RunID: "r9", NodeID: "model.x", Status: "success",
+		Rows: 42, Started: start, Completed: start.Add(1500 * time.Millisecond), Message: msg, Fingerprint: "fp",
+		Counts: &state.RowCounts{Read: 50, Written: 42, Quarantined: 8, Rejected: -1}})); err != nil {
+		t.Fatal(err)
+	}
+	row := func(from string) string {
+		t.Helper()
+		res, err := db.Query(ctx, `SELECT run_id, node_id, status, rows_affected, CAST(started_at AS VARCHAR), CAST(completed_at AS VARCHAR),
+			message, fingerprint, rows_read, rows_written, rows_quarantined, rows_rejected FROM `+from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res.Rows)
+	}
+	want := "[[r9 model.x success 42 2026-12-06 10:11:12.345678 2026-12-06 10:11:13.845678 " + msg + " fp 50 42 8 <nil>]]"
+	if got := row("elt_state.node_results"); got != "[]" {
+		t.Fatalf("node_results before the fold = %s, want nothing", got)
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, err := state.HasNodeResult(ctx, c, "r9", "model.x"); err != nil || !ok {
+		t.Fatalf("HasNodeResult before the fold = %v, %v", ok, err)
+	}
+	if rs, err := state.NodeResults(ctx, c, "r9"); err != nil || len(rs) != 1 || rs[0].Message != msg || !rs[0].Started.Equal(start) {
+		t.Fatalf("NodeResults before the fold = %+v, %v", rs, err)
+	}
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.FoldJournalSQL) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := row("elt_state.node_results"); got != want {
+		t.Fatalf("node_results after the fold =\n%s\nwant\n%s", got, want)
+	}
+	res, err := db.Query(ctx, "SELECT count(*) FROM elt_state.node_journal")
+	if err != nil || fmt.Sprint(res.Rows) != "[[0]]" {
+		t.Fatalf("journal after the fold = %v, %v", res, err)
+	}
+	if rs, err := state.NodeResults(ctx, c, "r9"); err != nil || len(rs) != 1 {
+		t.Fatalf("NodeResults after the fold = %+v, %v (counted once)", rs, err)
 	}
 }
