@@ -79,13 +79,14 @@ select * from {{ model }} where {{ feature_time }} > {{ label_time }}
 {%- set prev_col = {'row_count': 'row_count', 'null_rate': 'null_rate', 'mean': 'mean', 'distinct_count': 'distinct_count'}[metric] %}
 {#- The baseline is the newest profile of the model taken by a build before
     the one that produced its current data. That build is the model's newest:
-    its newest successful build in node_results or, inside a build's own
+    its newest successful build in all_node_results (node_results and the
+    journal of results not yet filed) or, inside a build's own
     transaction (an audit), the build in progress, whose profile is stored
     before its audits and whose result only with COMMIT. #}
 with cur as (select cast({{ expr }} as double) as current_value from {{ model }}),
 newest_build as (
     select run_id from (
-        select run_id, completed_at as built_at from elt_state.node_results
+        select run_id, completed_at as built_at from elt_state.all_node_results
         where node_id = '{{ elt_node_id }}' and status = 'success'
         union all
         select run_id, profiled_at from elt_state.column_profiles where node_id = '{{ elt_node_id }}'

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/elt-dev/elt/manifest"
-	"github.com/elt-dev/elt/state"
 	"github.com/elt-dev/elt/warehouse"
 )
 
@@ -54,15 +53,22 @@ func ReadRunResults(path string) (map[manifest.NodeID]RunInfo, error) {
 // state gives an empty map.
 func StateRuns(ctx context.Context, db *warehouse.DB) (map[manifest.NodeID]RunInfo, error) {
 	out := map[manifest.NodeID]RunInfo{}
-	res, err := db.Query(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name IN ('node_results', 'node_journal') AND database_name = current_database()`)
+	// all_node_results also holds the results a killed run left in the
+	// journal; a database written before version 3 of elt_state has only
+	// node_results ("all_node_results" sorts first).
+	res, err := db.Query(ctx, `SELECT coalesce(min(table_name), '') FROM (
+    SELECT table_name FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name = 'node_results' AND database_name = current_database()
+    UNION ALL
+    SELECT view_name FROM duckdb_views() WHERE schema_name = 'elt_state' AND view_name = 'all_node_results' AND database_name = current_database())`)
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := res.Rows[0][0].(int64); n < 2 {
+	from, _ := res.Rows[0][0].(string)
+	if from == "" {
 		return out, nil
 	}
 	res, err = db.Query(ctx, `SELECT node_id, status, rows_affected, started_at, completed_at, coalesce(message, '')
-FROM `+state.AllResults+`
+FROM elt_state.`+from+`
 QUALIFY row_number() OVER (PARTITION BY node_id ORDER BY completed_at DESC) = 1`)
 	if err != nil {
 		return nil, err

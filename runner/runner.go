@@ -153,6 +153,13 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	if err := setup(ctx, db, m, runnable, opts, res.Started); err != nil {
 		return nil, err
 	}
+	// Results a killed run committed and left in the journal.
+	if c, err := db.Conn(ctx); err == nil {
+		if err := fileResults(ctx, c); err != nil {
+			res.Warnings = append(res.Warnings, err.Error())
+		}
+		c.Close()
+	}
 	existing, err := db.Relations(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list relations: %w", err)
@@ -173,7 +180,7 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	}
 	walk := g.Walk(runCtx, opts.Threads, r.node)
 	if r.profiles != nil {
-		res.Warnings = r.profiles.Wait()
+		res.Warnings = append(res.Warnings, r.profiles.Wait()...)
 	}
 
 	// Nodes that never started, in id order.
@@ -230,6 +237,16 @@ func Run(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, selected [
 	return res, ctx.Err()
 }
 
+// fileResults moves the node results in elt_state.node_journal into
+// node_results, in a transaction of its own; a failure leaves them in the
+// journal, which every reader reads too (all_node_results).
+func fileResults(ctx context.Context, c *warehouse.Conn) error {
+	if err := c.InTx(ctx, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.FoldJournalSQL) }); err != nil {
+		return fmt.Errorf("node results not filed from elt_state.node_journal yet (the next run files them): %w", err)
+	}
+	return nil
+}
+
 // verifyPersisted files the run's node results from the journal into
 // node_results, reads them back in one query and turns every successful
 // node without its row into an error: DuckDB can report success for a
@@ -240,10 +257,10 @@ func verifyPersisted(ctx context.Context, db *warehouse.DB, res *RunResult) erro
 		return err
 	}
 	defer c.Close()
-	if err := c.InTx(context.WithoutCancel(ctx), func(tx *warehouse.Tx) error {
-		return tx.Exec(context.WithoutCancel(ctx), state.FoldJournalSQL)
-	}); err != nil {
-		return fmt.Errorf("file node results: %w", err)
+	if err := fileResults(context.WithoutCancel(ctx), c); err != nil {
+		// They stay in the journal, where NodeResults reads them too, and
+		// the next run files them.
+		res.Warnings = append(res.Warnings, err.Error())
 	}
 	stored, err := state.NodeResults(context.WithoutCancel(ctx), c, res.InvocationID)
 	if err != nil {
@@ -290,10 +307,7 @@ func setup(ctx context.Context, db *warehouse.DB, m *manifest.Manifest, runnable
 		if err := state.Migrate(ctx, tx); err != nil {
 			return err
 		}
-		// Results a killed run left in the journal.
-		if err := tx.Exec(ctx, state.FoldJournalSQL); err != nil {
-			return fmt.Errorf("file node results: %w", err)
-		}
+
 		for _, s := range names {
 			if err := tx.Exec(ctx, materialize.CreateSchema(s)); err != nil {
 				return fmt.Errorf("create schema %s: %w", s, err)

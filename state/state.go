@@ -37,6 +37,20 @@ type DB interface {
 var migrations = [][]string{
 	concat(coreTables, intervalTables, qualityTables, snapshotTables, historyTables, streamTables),
 	rowCountsInNodeResults,
+	nodeJournal,
+}
+
+// nodeJournal is version 3: node results are appended to node_journal
+// (see coreTables) and filed into node_results by each run. Readers that
+// must see a result as soon as its node committed read
+// all_node_results, both together; row_counts becomes a view of it.
+var nodeJournal = []string{
+	`CREATE TABLE IF NOT EXISTS elt_state.node_journal (entry VARCHAR NOT NULL)`,
+	`CREATE OR REPLACE VIEW elt_state.all_node_results AS ` + allResultsSelect,
+	`CREATE OR REPLACE VIEW elt_state.row_counts AS
+SELECT run_id, node_id, rows_read, rows_written, rows_quarantined, rows_rejected, completed_at AS recorded_at
+FROM elt_state.all_node_results
+WHERE rows_read IS NOT NULL OR rows_written IS NOT NULL OR rows_quarantined IS NOT NULL OR rows_rejected IS NOT NULL`,
 }
 
 // coreTables are the invocations and node results every run writes. A
@@ -338,12 +352,16 @@ const FoldJournalSQL = `INSERT INTO elt_state.node_results (run_id, node_id, sta
 ` + journalRows + `;
 DELETE FROM elt_state.node_journal`
 
-// AllResults is a subquery of every node result, filed in node_results or
-// still in node_journal (where a killed run leaves those it committed
-// until the next run files them).
-const AllResults = `(SELECT run_id, node_id, status, rows_affected, started_at, completed_at, message, fingerprint,
+// allResultsSelect is every node result, filed in node_results or still
+// in node_journal (a run's own until it ends, and those a killed run
+// committed until the next run files them).
+const allResultsSelect = `SELECT run_id, node_id, status, rows_affected, started_at, completed_at, message, fingerprint,
     rows_read, rows_written, rows_quarantined, rows_rejected FROM elt_state.node_results
-UNION ALL ` + journalRows + `)`
+UNION ALL ` + journalRows
+
+// AllResults is the relation of every node result (see allResultsSelect),
+// in a database migrated to version 3.
+const AllResults = "elt_state.all_node_results"
 
 // HasNodeResultSQL is a query returning how many results run runID
 // recorded for nodeID: after a node's COMMIT, non-zero proves the commit

@@ -235,6 +235,14 @@ func TestJournalFoldsIntoNodeResults(t *testing.T) {
 	if got := row("elt_state.node_results"); got != "[]" {
 		t.Fatalf("node_results before the fold = %s, want nothing", got)
 	}
+	// Readers during a run see it at once: all_node_results, row_counts.
+	if got := row("elt_state.all_node_results"); got != want {
+		t.Fatalf("all_node_results before the fold =\n%s\nwant\n%s", got, want)
+	}
+	counts, err := db.Query(ctx, "SELECT rows_read, rows_written, rows_quarantined, rows_rejected FROM elt_state.row_counts WHERE run_id = 'r9'")
+	if err != nil || fmt.Sprint(counts.Rows) != "[[50 42 8 <nil>]]" {
+		t.Fatalf("row_counts before the fold = %v, %v", counts, err)
+	}
 	c, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +259,9 @@ func TestJournalFoldsIntoNodeResults(t *testing.T) {
 	}
 	if got := row("elt_state.node_results"); got != want {
 		t.Fatalf("node_results after the fold =\n%s\nwant\n%s", got, want)
+	}
+	if got := row("elt_state.all_node_results"); got != want {
+		t.Fatalf("all_node_results after the fold =\n%s\nwant\n%s (once)", got, want)
 	}
 	res, err := db.Query(ctx, "SELECT count(*) FROM elt_state.node_journal")
 	if err != nil || fmt.Sprint(res.Rows) != "[[0]]" {
