@@ -40,9 +40,12 @@ var migrations = [][]string{
 	nodeJournal,
 }
 
-// nodeJournal is version 3: node results are appended to node_journal
-// (see coreTables) and filed into node_results by each run. Readers that
-// must see a result as soon as its node committed read
+// nodeJournal is version 3. A node's transaction appends its result to
+// node_journal, one JSON string, and FoldJournalSQL files the journal into
+// node_results at the start and the end of every run: DuckDB's cost of
+// appending a row grows with its columns (about 0.035 ms each), and
+// node_results' twelve were a third of what elt added to a small table's
+// build. Readers that must see a result as soon as its node committed read
 // all_node_results, both together; row_counts becomes a view of it.
 var nodeJournal = []string{
 	`CREATE TABLE IF NOT EXISTS elt_state.node_journal (entry VARCHAR NOT NULL)`,
@@ -53,14 +56,9 @@ FROM elt_state.all_node_results
 WHERE rows_read IS NOT NULL OR rows_written IS NOT NULL OR rows_quarantined IS NOT NULL OR rows_rejected IS NOT NULL`,
 }
 
-// coreTables are the invocations and node results every run writes. A
-// node's transaction appends its result to node_journal, one JSON string,
-// and FoldJournalSQL files the journal into node_results at the start and
-// the end of every run: DuckDB's cost of appending a row grows with its
-// columns (about 0.035 ms each), and node_results' twelve were a third of
-// what elt added to a small table's build.
+// coreTables are the invocations and node results every run writes (node
+// results through node_journal since version 3: see nodeJournal).
 var coreTables = []string{
-	`CREATE TABLE IF NOT EXISTS elt_state.node_journal (entry VARCHAR NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS elt_state.invocations (
     run_id       VARCHAR NOT NULL,
     command      VARCHAR NOT NULL,
