@@ -140,6 +140,15 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	c.inlineEphemerals(append(live, gen...))
 	c.compileUnitTests()
 	done()
+	// No template is rendered again: the parsed templates and their tokens
+	// (half the heap at 100,000 models) are left to the collector before
+	// the manifest is built and encoded.
+	for _, u := range all {
+		u.tpl = nil
+	}
+	for _, u := range gen {
+		u.tpl = nil
+	}
 
 	timings.HeapProfile() // every template is parsed and rendered
 	done = timings.Start("compile: manifest")
