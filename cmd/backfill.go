@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -48,7 +49,8 @@ func (a *app) backfillCommand() *cobra.Command {
 		Long: "backfill walks the intervals of the selected microbatch models from --start to --end (both dates\n" +
 			"inclusive), in order, skipping those already built by the current version of the model; other\n" +
 			"selected models are built as by run. It stops a model at its first failing interval, and the next\n" +
-			"backfill resumes there. --restate rebuilds the intervals already done too.",
+			"backfill resumes there. --restate rebuilds the intervals already done too. Intervals share a\n" +
+			"transaction until their work has taken a second; ELT_COMMIT_INTERVALS_AFTER=0 commits each alone.",
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := extraSelectors(args, a.opts.Select); err != nil {
 				return err
@@ -94,16 +96,29 @@ func parseWindow(start, end string) (*runner.Backfill, error) {
 // runOptions adds the rerun's parameters to opts: microbatch models fill
 // up to the session's start (or the retried invocation's), in the
 // backfill's window if any.
-func (a *app) runOptions(s *session, opts runner.Options) runner.Options {
+func (a *app) runOptions(s *session, opts runner.Options) (runner.Options, error) {
 	opts.Now = s.started.UTC()
+	opts.CommitIntervalsAfter = runner.DefaultCommitIntervalsAfter
+	if v := os.Getenv(CommitIntervalsEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return opts, &usageError{msg: fmt.Sprintf("%s=%q is not a duration — write e.g. 0 (commit every interval), 500ms or 5s", CommitIntervalsEnv, v)}
+		}
+		opts.CommitIntervalsAfter = d
+	}
 	if a.rerun != nil {
 		if !a.rerun.now.IsZero() {
 			opts.Now = a.rerun.now
 		}
 		opts.Backfill = a.rerun.backfill
 	}
-	return opts
+	return opts, nil
 }
+
+// CommitIntervalsEnv names the environment variable that sets how long a
+// microbatch model's intervals may share a transaction (a Go duration; 0
+// commits every interval): runner.Options.CommitIntervalsAfter.
+const CommitIntervalsEnv = "ELT_COMMIT_INTERVALS_AFTER"
 
 // retrySelection replaces selected by the retried nodes still in the
 // manifest, when this invocation is a retry.

@@ -117,10 +117,7 @@ func (a *app) execute(v verb, extra []string) error {
 		rep.nothingSelected()
 		return nil
 	}
-	if err := s.runHooks("on-run-start"); err != nil {
-		return err
-	}
-	runOpts := a.runOptions(s, runner.Options{
+	runOpts, err := a.runOptions(s, runner.Options{
 		Threads:      s.threads,
 		FailFast:     a.opts.FailFast,
 		FullRefresh:  a.opts.FullRefresh,
@@ -132,6 +129,12 @@ func (a *app) execute(v verb, extra []string) error {
 		TargetDir:    s.targetDir,
 		OnEvent:      rep.onEvent,
 	})
+	if err != nil {
+		return err
+	}
+	if err := s.runHooks("on-run-start"); err != nil {
+		return err
+	}
 	done := timings.Start("run")
 	res, runErr := runner.Run(a.ctx, s.db, s.man, selected, runOpts)
 	done()

@@ -106,14 +106,18 @@ func DueIntervals(begin, now time.Time, size string, lookback int, bf *Backfill,
 }
 
 // executeMicrobatch builds a microbatch model interval by interval. Each
-// due interval is one transaction on the node's connection: hooks, the
-// batch (the model's SQL with the interval's bounds substituted), the
+// due interval is built in a transaction on the node's connection: hooks,
+// the batch (the model's SQL with the interval's bounds substituted), the
 // replacement of the target's rows in the interval, and the interval's
-// ledger row in elt_state — so a crash at any point loses at most the
-// interval in flight, and the ledger always matches the data. The node's
+// ledger row in elt_state — so the ledger always matches the data, and a
+// crash loses at most the transaction in flight. Consecutive intervals
+// share a transaction until their work has taken Options.CommitIntervalsAfter
+// (each COMMIT of a small interval costs DuckDB a WAL write and an fsync,
+// more than the interval's rows); zero commits every interval. The node's
 // result row travels with the last interval. The first failing interval
-// stops the node; a later run resumes there, since the intervals before it
-// are done.
+// stops the node, after the intervals before it are committed (a failure
+// in a shared transaction redoes its earlier intervals one per
+// transaction); a later run resumes there, since those are done.
 //
 // An interval is done when the ledger has it for the model's current
 // fingerprint (any fingerprint with forward_only). A full refresh, or a
@@ -157,95 +161,131 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 			doneSet[iv.Start] = true
 		}
 	}
-	due := DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)
+	b := &intervalBuild{r: r, n: n, in: in, nr: &nr, full: full,
+		due: DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)}
 
 	nr.Rows = -1
-	// write is the target's columns the batches fill, known once the first
-	// batch of this run went through the full path (batch table, schema
-	// check, Publish). Later batches bind the same SQL to the same types,
-	// so they replace their interval straight from the model's query.
-	var write []string
-	for i, iv := range due {
-		last := i == len(due)-1
-		bin := in
-		bin.BatchStart, bin.BatchEnd = iv.Start.Format(batchTimeLayout), iv.End.Format(batchTimeLayout)
-		bin.SQL = strings.NewReplacer(manifest.BatchStartToken, bin.BatchStart, manifest.BatchEndToken, bin.BatchEnd).Replace(in.SQL)
-		if i > 0 {
-			bin.Existing = materialize.ExistingTable // the first batch created it
-		}
-		recreate := full && i == 0
-		rows := int64(-1)
-		var step string
+	commitAfter := r.opts.CommitIntervalsAfter
+	for next := 0; next < len(b.due); {
+		first, write := next, b.write
+		began := time.Now()
+		at, step := next, ""
 		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
-			for j, h := range n.Config.PreHook {
-				if err := tx.ExecAlone(ctx, h); err != nil {
-					step = fmt.Sprintf("pre_hook %d", j+1)
+			for at = next; ; at++ {
+				var err error
+				if step, err = b.build(ctx, tx, at); err != nil {
 					return err
+				}
+				if at == len(b.due)-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
+					return failpoint("interval-before-commit")
 				}
 			}
-			if write == nil {
-				plan, err := materialize.Build(bin)
-				if err != nil {
-					return err
-				}
-				if recreate {
-					tx.Finally(state.ClearIntervalsSQL(string(n.ID)))
-				}
-				if rows, write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
-					return err
-				}
-			} else {
-				stmts := materialize.MicrobatchReplace(bin, write)
-				if last {
-					var err error
-					rows, err = countAfter(ctx, tx, stmts, nr.Relation)
-					if err != nil {
-						return err
-					}
-				} else if err := tx.Exec(ctx, strings.Join(stmts, "\n;\n")); err != nil {
-					return err
-				}
-			}
-			for j, h := range n.Config.PostHook {
-				if err := tx.ExecAlone(ctx, h); err != nil {
-					step = fmt.Sprintf("post_hook %d", j+1)
-					return err
-				}
-			}
-			if err := failpoint("interval-after-build"); err != nil {
-				return err
-			}
-			tx.Finally(state.RecordIntervalSQL(state.Interval{
-				NodeID: string(n.ID), Start: iv.Start, End: iv.End, Fingerprint: n.Fingerprint,
-				RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
-			}))
-			if last {
-				if err := r.profileBatched(ctx, tx, n, nr.Relation); err != nil {
-					step = "column profile"
-					return err
-				}
-				tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
-					RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: rows,
-					Started: nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
-				}))
-			}
-			return failpoint("interval-before-commit")
 		})
+		if err != nil && at > first && commitAfter > 0 && ctx.Err() == nil {
+			// Intervals before the failing one shared its transaction:
+			// build them again one per transaction, so they are kept and
+			// the node stops at the failing one (or goes on, if the
+			// failure was transient).
+			b.write, commitAfter = write, 0
+			continue
+		}
 		if err != nil {
-			return done(fmt.Sprintf("interval %s: %s", iv, r.errorMessage(ctx, n, step, err)))
+			return done(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err)))
 		}
-		nr.Rows = rows
 		if err := failpoint("interval-after-commit"); err != nil {
-			return done(fmt.Sprintf("interval %s: %v", iv, err))
+			return done(fmt.Sprintf("interval %s: %v", b.due[at], err))
 		}
+		next = at + 1
 	}
-	if len(due) == 0 {
+	if len(b.due) == 0 {
 		if err := r.recordSuccess(ctx, c, n, &nr, in.Existing == materialize.ExistingTable); err != nil {
 			return done(r.errorMessage(ctx, n, "", err))
 		}
 	}
 	nr.Status = StatusSuccess
 	return done("")
+}
+
+// intervalBuild is one node's microbatch build: its due intervals and
+// what building them has settled.
+type intervalBuild struct {
+	r    *run
+	n    *manifest.Node
+	in   materialize.Input
+	nr   *NodeResult
+	full bool
+	due  []Interval
+	// write is the target's columns the batches fill, known once the first
+	// batch of this run went through the full path (batch table, schema
+	// check, Publish). Later batches bind the same SQL to the same types,
+	// so they replace their interval straight from the model's query.
+	write []string
+}
+
+// build builds due interval i inside tx: hooks, the batch, the ledger row
+// (with tx's COMMIT), and after the last interval the node's result row.
+// On failure it returns the failing step for the message ("" for the
+// model's own SQL).
+func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (step string, err error) {
+	r, n, iv := b.r, b.n, b.due[i]
+	last := i == len(b.due)-1
+	bin := b.in
+	bin.BatchStart, bin.BatchEnd = iv.Start.Format(batchTimeLayout), iv.End.Format(batchTimeLayout)
+	bin.SQL = strings.NewReplacer(manifest.BatchStartToken, bin.BatchStart, manifest.BatchEndToken, bin.BatchEnd).Replace(b.in.SQL)
+	if i > 0 {
+		bin.Existing = materialize.ExistingTable // the first batch created it
+	}
+	rows := int64(-1)
+	for j, h := range n.Config.PreHook {
+		if err := tx.ExecAlone(ctx, h); err != nil {
+			return fmt.Sprintf("pre_hook %d", j+1), err
+		}
+	}
+	if b.write == nil {
+		plan, err := materialize.Build(bin)
+		if err != nil {
+			return "", err
+		}
+		recreate := b.full && i == 0
+		if recreate {
+			tx.Finally(state.ClearIntervalsSQL(string(n.ID)))
+		}
+		if rows, b.write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
+			return "", err
+		}
+	} else {
+		stmts := materialize.MicrobatchReplace(bin, b.write)
+		if last {
+			if rows, err = countAfter(ctx, tx, stmts, b.nr.Relation); err != nil {
+				return "", err
+			}
+		} else if err := tx.Exec(ctx, strings.Join(stmts, "\n;\n")); err != nil {
+			return "", err
+		}
+	}
+	for j, h := range n.Config.PostHook {
+		if err := tx.ExecAlone(ctx, h); err != nil {
+			return fmt.Sprintf("post_hook %d", j+1), err
+		}
+	}
+	if err := failpoint("interval-after-build"); err != nil {
+		return "", err
+	}
+	tx.Finally(state.RecordIntervalSQL(state.Interval{
+		NodeID: string(n.ID), Start: iv.Start, End: iv.End, Fingerprint: n.Fingerprint,
+		RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
+	}))
+	if last {
+		if err := r.profileBatched(ctx, tx, n, b.nr.Relation); err != nil {
+			return "column profile", err
+		}
+		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
+			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: rows,
+			Started: b.nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
+		}))
+		b.nr.Rows = rows
+	}
+	return "", nil
 }
 
 // recordSuccess writes n's successful result row in a transaction of its

@@ -49,10 +49,20 @@ type Options struct {
 	// models build the intervals of its dates instead.
 	Now      time.Time
 	Backfill *Backfill
+	// CommitIntervalsAfter is how long a microbatch model's consecutive
+	// intervals may share a transaction: it commits once their work has
+	// taken this long, or at the last one. Zero commits every interval;
+	// the CLI uses DefaultCommitIntervalsAfter.
+	CommitIntervalsAfter time.Duration
 	// OnEvent receives progress events. It is called from worker
 	// goroutines, concurrently; the caller serialises printing.
 	OnEvent func(Event)
 }
+
+// DefaultCommitIntervalsAfter is the CLI's CommitIntervalsAfter: a crash
+// loses about a second of a backfill, and a backfill of small intervals
+// pays for one COMMIT a second instead of one per interval.
+const DefaultCommitIntervalsAfter = time.Second
 
 // EventKind says whether a node starts or ends.
 type EventKind int
