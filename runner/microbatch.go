@@ -113,11 +113,12 @@ func DueIntervals(begin, now time.Time, size string, lookback int, bf *Backfill,
 // crash loses at most the transaction in flight. Consecutive intervals
 // share a transaction until their work has taken Options.CommitIntervalsAfter
 // (each COMMIT of a small interval costs DuckDB a WAL write and an fsync,
-// more than the interval's rows); zero commits every interval. The node's
-// result row travels with the last interval. The first failing interval
-// stops the node, after the intervals before it are committed (a failure
-// in a shared transaction redoes its earlier intervals one per
-// transaction); a later run resumes there, since those are done.
+// more than the interval's rows); zero commits every interval, as do
+// models with hooks. The node's result row travels with the last interval.
+// The first failing interval stops the node, after the intervals before it
+// are committed (a failure in a shared transaction builds its earlier
+// intervals again, without the failing one, which runs once); a later run
+// resumes there, since those are done.
 //
 // An interval is done when the ledger has it for the model's current
 // fingerprint (any fingerprint with forward_only). A full refresh, or a
@@ -149,7 +150,7 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 	if err != nil {
 		return done(r.errorMessage(ctx, n, "", err))
 	}
-	defer c.Close()
+	defer func() { c.Close() }()
 	ledger, err := state.Intervals(ctx, c, string(n.ID))
 	if err != nil {
 		return done(r.errorMessage(ctx, n, "", err))
@@ -165,37 +166,57 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		due: DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)}
 
 	nr.Rows = -1
+	// Intervals share a transaction only without hooks: a hook may need a
+	// transaction of its own (CHECKPOINT refuses one holding changes).
 	commitAfter := r.opts.CommitIntervalsAfter
-	for next := 0; next < len(b.due); {
+	if len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0 {
+		commitAfter = 0
+	}
+	// stop ends the build before the interval failed holds, once the
+	// intervals that shared its transaction were built again without it.
+	stop, failed := len(b.due), ""
+	for next := 0; next < stop; {
 		first, write := next, b.write
 		began := time.Now()
-		at, step := next, ""
+		at, step, rows := next, "", int64(-1)
 		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
 			for at = next; ; at++ {
 				var err error
-				if step, err = b.build(ctx, tx, at); err != nil {
+				if rows, step, err = b.build(ctx, tx, at); err != nil {
 					return err
 				}
-				if at == len(b.due)-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
+				if at == stop-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
 					return failpoint("interval-before-commit")
 				}
 			}
 		})
-		if err != nil && at > first && commitAfter > 0 && ctx.Err() == nil {
-			// Intervals before the failing one shared its transaction:
-			// build them again one per transaction, so they are kept and
-			// the node stops at the failing one (or goes on, if the
-			// failure was transient).
-			b.write, commitAfter = write, 0
+		if err != nil && at > first && ctx.Err() == nil {
+			// The intervals before the failing one shared its transaction:
+			// build them again, on a fresh connection (a failed COMMIT
+			// may have spoiled this one), and stop at the failing one with
+			// its error, without running it again. A transient failure is
+			// retried with the node, from there.
+			failed = fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))
+			stop, b.write = at, write
+			c.Close()
+			if c, err = r.db.Conn(ctx); err != nil {
+				return done(failed)
+			}
 			continue
 		}
 		if err != nil {
 			return done(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err)))
 		}
+		if at == len(b.due)-1 {
+			nr.Rows = rows
+		}
 		if err := failpoint("interval-after-commit"); err != nil {
 			return done(fmt.Sprintf("interval %s: %v", b.due[at], err))
 		}
 		next = at + 1
+	}
+	if failed != "" {
+		return done(failed)
 	}
 	if len(b.due) == 0 {
 		if err := r.recordSuccess(ctx, c, n, &nr, in.Existing == materialize.ExistingTable); err != nil {
@@ -224,9 +245,10 @@ type intervalBuild struct {
 
 // build builds due interval i inside tx: hooks, the batch, the ledger row
 // (with tx's COMMIT), and after the last interval the node's result row.
-// On failure it returns the failing step for the message ("" for the
-// model's own SQL).
-func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (step string, err error) {
+// It returns the target's row count when it counted it (the first batch of
+// the run and the last interval), else -1; on failure, the failing step for
+// the message ("" for the model's own SQL).
+func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (rows int64, step string, err error) {
 	r, n, iv := b.r, b.n, b.due[i]
 	last := i == len(b.due)-1
 	bin := b.in
@@ -235,41 +257,41 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (ste
 	if i > 0 {
 		bin.Existing = materialize.ExistingTable // the first batch created it
 	}
-	rows := int64(-1)
+	rows = -1
 	for j, h := range n.Config.PreHook {
 		if err := tx.ExecAlone(ctx, h); err != nil {
-			return fmt.Sprintf("pre_hook %d", j+1), err
+			return -1, fmt.Sprintf("pre_hook %d", j+1), err
 		}
 	}
 	if b.write == nil {
 		plan, err := materialize.Build(bin)
 		if err != nil {
-			return "", err
+			return -1, "", err
 		}
 		recreate := b.full && i == 0
 		if recreate {
 			tx.Finally(state.ClearIntervalsSQL(string(n.ID)))
 		}
 		if rows, b.write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
-			return "", err
+			return -1, "", err
 		}
 	} else {
 		stmts := materialize.MicrobatchReplace(bin, b.write)
 		if last {
 			if rows, err = countAfter(ctx, tx, stmts, b.nr.Relation); err != nil {
-				return "", err
+				return -1, "", err
 			}
 		} else if err := tx.Exec(ctx, strings.Join(stmts, "\n;\n")); err != nil {
-			return "", err
+			return -1, "", err
 		}
 	}
 	for j, h := range n.Config.PostHook {
 		if err := tx.ExecAlone(ctx, h); err != nil {
-			return fmt.Sprintf("post_hook %d", j+1), err
+			return -1, fmt.Sprintf("post_hook %d", j+1), err
 		}
 	}
 	if err := failpoint("interval-after-build"); err != nil {
-		return "", err
+		return -1, "", err
 	}
 	tx.Finally(state.RecordIntervalSQL(state.Interval{
 		NodeID: string(n.ID), Start: iv.Start, End: iv.End, Fingerprint: n.Fingerprint,
@@ -277,15 +299,14 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (ste
 	}))
 	if last {
 		if err := r.profileBatched(ctx, tx, n, b.nr.Relation); err != nil {
-			return "column profile", err
+			return -1, "column profile", err
 		}
 		tx.Finally(state.InsertNodeResultSQL(state.NodeResult{
 			RunID: r.opts.InvocationID, NodeID: string(n.ID), Status: StatusSuccess, Rows: rows,
 			Started: b.nr.Started, Completed: time.Now(), Fingerprint: n.Fingerprint,
 		}))
-		b.nr.Rows = rows
 	}
-	return "", nil
+	return rows, "", nil
 }
 
 // recordSuccess writes n's successful result row in a transaction of its
