@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 
@@ -119,5 +120,58 @@ func TestMigrateV1Realistic(t *testing.T) {
 	}
 	if got := fmt.Sprint(res.Rows); got != "[[10000 49995000]]" {
 		t.Fatalf("row_counts after migration: %s, want all 10000 rows (sum 49995000)", got)
+	}
+}
+
+// A database still at version 1 gets version 1's tables it lacks (one made
+// before a capability's tables were added to version 1), then the later
+// versions.
+func TestMigrateV1CreatesMissingTables(t *testing.T) {
+	ctx := context.Background()
+	db := v1Setup(t)
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	rels, err := db.Relations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"invocations", "intervals", "column_profiles", "run_history", "stream_watermarks", "node_journal"} {
+		if _, ok := rels[`"elt_state"."`+r+`"`]; !ok {
+			t.Errorf("elt_state.%s missing after migrating a version-1 database", r)
+		}
+	}
+}
+
+// countingDB counts the statements a state function executes.
+type countingDB struct {
+	state.DB
+	execs int
+}
+
+func (c *countingDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.execs++
+	return c.DB.ExecContext(ctx, query, args...)
+}
+
+// Migrating an up-to-date database creates nothing again: every run
+// migrates, up to three times per invocation.
+func TestMigrateUpToDateIsCheap(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	for i, want := range []int{-1, 2} {
+		err := inTx(t, db, func(tx *warehouse.Tx) error {
+			c := &countingDB{DB: tx}
+			if err := state.Migrate(ctx, c); err != nil {
+				return err
+			}
+			if want >= 0 && c.execs != want {
+				t.Errorf("migrate #%d executed %d statements, want %d", i+1, c.execs, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -29,11 +29,13 @@ type DB interface {
 // to version i+1. Statements are idempotent (IF NOT EXISTS), so a
 // migration interrupted before its version row is written can run again
 // (Migrate runs inside a transaction, which covers the rest). Append new
-// versions; never edit a released one. Version 1 is still open (nothing is
-// released): each capability keeps its tables in its own file
-// (intervals.go, quality.go, snapshots.go, history.go, stream.go) and
-// Migrate re-runs version 1's idempotent statements every time, so a
-// development database picks up tables added since it was created.
+// versions; never edit a released one. Each capability keeps its
+// version-1 tables in its own file (intervals.go, quality.go, snapshots.go,
+// history.go, stream.go). Version 1 grew while it was the only one, so a
+// database still at version 1 gets its idempotent statements again (a
+// development database picks up the tables added since it was created);
+// it has not changed since version 2, so a database at 2 or above has
+// them all, and an up-to-date database costs Migrate three statements.
 var migrations = [][]string{
 	concat(coreTables, intervalTables, qualityTables, snapshotTables, historyTables, streamTables),
 	rowCountsInNodeResults,
@@ -164,7 +166,7 @@ func Migrate(ctx context.Context, db DB) error {
 	if v > Version {
 		return fmt.Errorf("elt_state schema version %d is newer than this elt knows (%d) — upgrade elt to use this database", v, Version)
 	}
-	if v >= 1 {
+	if v == 1 {
 		for _, stmt := range migrations[0] {
 			if _, err := db.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("migrate elt_state to version 1: %w", err)
