@@ -172,8 +172,9 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 	if len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0 {
 		commitAfter = 0
 	}
-	// stop ends the build before the interval failed holds, once the
-	// intervals that shared its transaction were built again without it.
+	// The build ends before due[stop]: stop is len(due), or the interval
+	// whose failure (failed) rolled back a shared transaction, once the
+	// intervals before it are built again.
 	stop, failed := len(b.due), ""
 	for next := 0; next < stop; {
 		first, write := next, b.write
