@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,5 +45,66 @@ func TestWriteFileIfChanged(t *testing.T) {
 	}
 	if _, err := writeFileIfChanged(filepath.Join(p, "under-a-file.sql"), []byte("x")); err == nil {
 		t.Error("writing under a regular file did not fail")
+	}
+}
+
+func TestHolds(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40_000) // 640 KB: several chunks
+	lastDiffers := append(append([]byte(nil), big[:len(big)-1]...), 'X')
+	firstDiffers := append([]byte("X"), big[1:]...)
+	cases := []struct {
+		name       string
+		file, data []byte // file nil: no file
+		want       bool
+	}{
+		{"missing file", nil, []byte("a"), false},
+		{"empty both", []byte{}, []byte{}, true},
+		{"same small", []byte("select 1\n"), []byte("select 1\n"), true},
+		{"same across chunks", big, big, true},
+		{"differs in the last chunk", big, lastDiffers, false},
+		{"differs in the first byte", big, firstDiffers, false},
+		{"file longer", append(append([]byte(nil), big...), 'x'), big, false},
+		{"file shorter", big[:len(big)-1], big, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f")
+			if c.file != nil {
+				if err := os.WriteFile(p, c.file, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := holds(p, c.data); got != c.want {
+				t.Fatalf("holds = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// An identical manifest.json is not rewritten (its modification time
+// stays); a different one is replaced whole.
+func TestWriteIfChangedKeepsIdenticalFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "manifest.json")
+	data := bytes.Repeat([]byte(`{"a":1}`), 100_000)
+	if err := writeIfChanged(p, data); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeIfChanged(p, data); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(old) {
+		t.Fatalf("identical content rewritten: %v %v", fi.ModTime(), err)
+	}
+	changed := append(append([]byte(nil), data[:len(data)-1]...), '!')
+	if err := writeIfChanged(p, changed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, changed) {
+		t.Fatalf("changed content not written (err %v)", err)
 	}
 }
