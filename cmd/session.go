@@ -278,38 +278,12 @@ func (s *session) compile() error {
 	s.a.printer().Diagnostics(diags)
 	m.Metadata.EltVersion = Version
 	s.man = m
+	// A cycle is a compile error (a reused compile had none), so the
+	// graph is acyclic: selection and the runner need no second check.
 	done = timings.Start("graph")
 	s.graph = selector.Graph(m)
-	_, err = s.graph.TopoSort()
 	done()
-	if err != nil {
-		var ce *dag.CycleError
-		if errors.As(err, &ce) {
-			return diag.List{cycleDiagnostic(m, ce)}.Err()
-		}
-		return err
-	}
 	return nil
-}
-
-// cycleDiagnostic turns a cycle into "file:line: cycle: a -> b -> a", at
-// the first node of the cycle.
-func cycleDiagnostic(m *manifest.Manifest, ce *dag.CycleError) diag.Diagnostic {
-	names := make([]string, len(ce.Path))
-	var pos diag.Pos
-	for i, id := range ce.Path {
-		names[i] = id
-		if n := m.Node(manifest.NodeID(id)); n != nil {
-			names[i] = n.Name
-			if pos.IsZero() {
-				pos = n.Pos
-				if pos.IsZero() {
-					pos = diag.Pos{File: n.Path, Line: 1}
-				}
-			}
-		}
-	}
-	return diag.Errorf(pos, "cycle: %s — break the loop by removing one of these ref() calls", strings.Join(names, " -> "))
 }
 
 // selectNodes applies --select (plus extra positional selectors) and
