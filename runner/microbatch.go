@@ -150,7 +150,11 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 	if err != nil {
 		return done(r.errorMessage(ctx, n, "", err))
 	}
-	defer func() { c.Close() }()
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
 	ledger, err := state.Intervals(ctx, c, string(n.ID))
 	if err != nil {
 		return done(r.errorMessage(ctx, n, "", err))
@@ -199,6 +203,8 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 			// retried with the node, from there.
 			failed = fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))
 			stop, b.write = at, write
+			// Closed before another is taken (the pool may be full); a
+			// failed Conn leaves c nil.
 			c.Close()
 			if c, err = r.db.Conn(ctx); err != nil {
 				return done(failed)
