@@ -140,6 +140,8 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	c.inlineEphemerals(append(live, gen...))
 	c.compileUnitTests()
 	done()
+
+	timings.HeapProfile() // every template is parsed and rendered
 	// No template is rendered again: the parsed templates and their tokens
 	// (half the heap at 100,000 models) are left to the collector before
 	// the manifest is built and encoded.
@@ -149,8 +151,6 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	for _, u := range gen {
 		u.tpl = nil
 	}
-
-	timings.HeapProfile() // every template is parsed and rendered
 	done = timings.Start("compile: manifest")
 	m := c.manifest()
 	c.checkCycles(m)

@@ -117,7 +117,8 @@ func DueIntervals(begin, now time.Time, size string, lookback int, bf *Backfill,
 // models with hooks. The node's result row travels with the last interval.
 // The first failing interval stops the node, after the intervals before it
 // are committed (a failure in a shared transaction builds its earlier
-// intervals again, without the failing one, which runs once); a later run
+// intervals again, without the failing one, which runs once; a failed
+// COMMIT builds the group again one interval per transaction); a later run
 // resumes there, since those are done.
 //
 // An interval is done when the ledger has it for the model's current
@@ -184,10 +185,12 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		first, write := next, b.write
 		began := time.Now()
 		at, step, rows := next, "", int64(-1)
+		inBuild := false // the failure, if any, is interval at's, not the COMMIT's
 		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
 			for at = next; ; at++ {
 				var err error
 				if rows, step, err = b.build(ctx, tx, at); err != nil {
+					inBuild = true
 					return err
 				}
 				if at == stop-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
@@ -195,23 +198,37 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 				}
 			}
 		})
-		if err != nil && at > first && ctx.Err() == nil {
-			// The intervals before the failing one shared its transaction:
-			// build them again, on a fresh connection (a failed COMMIT
-			// may have spoiled this one), and stop at the failing one with
-			// its error, without running it again. A transient failure is
-			// retried with the node, from there.
-			failed = fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))
-			stop, b.write = at, write
-			// Closed before another is taken (the pool may be full); a
-			// failed Conn leaves c nil.
+		if err != nil && at > first && commitAfter > 0 && ctx.Err() == nil {
+			// Intervals shared the failed transaction. When one of them
+			// failed, those before it are built again without it, and the
+			// node stops at it with its error (the first one, should the
+			// rebuild fail too), without running it again; a transient
+			// failure is retried with the node, from there. When the
+			// COMMIT failed, no interval is to blame: the group is built
+			// again one interval per transaction. The connection goes
+			// back to the pool first (dropped if the failure spoiled it).
+			if inBuild {
+				if failed == "" {
+					failed = fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))
+				}
+				stop = at
+			} else {
+				commitAfter = 0
+			}
+			b.write = write
 			c.Close()
-			if c, err = r.db.Conn(ctx); err != nil {
+			if c, err = r.db.Conn(ctx); err != nil { // c is nil
+				if failed == "" {
+					failed = r.errorMessage(ctx, n, "", err)
+				}
 				return done(failed)
 			}
 			continue
 		}
 		if err != nil {
+			if failed != "" {
+				return done(failed)
+			}
 			return done(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err)))
 		}
 		if at == len(b.due)-1 {
