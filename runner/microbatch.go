@@ -181,6 +181,14 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 	// whose failure (failed) rolled back a shared transaction, once the
 	// intervals before it are built again.
 	stop, failed := len(b.due), ""
+	// failure is the node's message for msg, after the first failure, if
+	// any, that rolled back a shared transaction.
+	failure := func(msg string) string {
+		if failed == "" {
+			return msg
+		}
+		return failed + "; then, building the intervals before it again, " + msg
+	}
 	for next := 0; next < stop; {
 		first, write := next, b.write
 		began := time.Now()
@@ -201,16 +209,14 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		if err != nil && at > first && commitAfter > 0 && ctx.Err() == nil {
 			// Intervals shared the failed transaction. When one of them
 			// failed, those before it are built again without it, and the
-			// node stops at it with its error (the first one, should the
-			// rebuild fail too), without running it again; a transient
-			// failure is retried with the node, from there. When the
-			// COMMIT failed, no interval is to blame: the group is built
-			// again one interval per transaction. The connection goes
-			// back to the pool first (dropped if the failure spoiled it).
+			// node stops at it with its error, without running it again;
+			// a transient failure is retried with the node, from there.
+			// When the COMMIT failed, no interval is to blame: the group
+			// is built again one interval per transaction. The connection
+			// goes back to the pool first (dropped if the failure spoiled
+			// it).
 			if inBuild {
-				if failed == "" {
-					failed = fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))
-				}
+				failed = failure(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err)))
 				stop = at
 			} else {
 				commitAfter = 0
@@ -218,24 +224,18 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 			b.write = write
 			c.Close()
 			if c, err = r.db.Conn(ctx); err != nil { // c is nil
-				if failed == "" {
-					failed = r.errorMessage(ctx, n, "", err)
-				}
-				return done(failed)
+				return done(failure(r.errorMessage(ctx, n, "", err)))
 			}
 			continue
 		}
 		if err != nil {
-			if failed != "" {
-				return done(failed)
-			}
-			return done(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err)))
+			return done(failure(fmt.Sprintf("interval %s: %s", b.due[at], r.errorMessage(ctx, n, step, err))))
 		}
 		if at == len(b.due)-1 {
 			nr.Rows = rows
 		}
 		if err := failpoint("interval-after-commit"); err != nil {
-			return done(fmt.Sprintf("interval %s: %v", b.due[at], err))
+			return done(failure(fmt.Sprintf("interval %s: %v", b.due[at], err)))
 		}
 		next = at + 1
 	}
