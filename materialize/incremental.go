@@ -252,15 +252,18 @@ func hasBatchColumn(cols []Column, name string) bool {
 // rows in the batch's interval (in.BatchStart to in.BatchEnd) with the
 // model's rows in it, writing cols, straight from the model's query. The
 // runner uses it after a first batch of the run went through Publish and
-// settled the columns.
-func MicrobatchReplace(in Input, cols []string) []string {
+// settled the columns. With fresh — the run's first batch created the
+// target, so it holds only this run's batches, each in its own interval —
+// the interval has no rows yet, and only the INSERT is returned.
+func MicrobatchReplace(in Input, cols []string, fresh bool) []string {
 	target := relation(in.Schema, in.Name)
 	et := quoteIdent(in.Config.EventTime)
 	window := et + " >= TIMESTAMP '" + in.BatchStart + "' AND " + et + " < TIMESTAMP '" + in.BatchEnd + "'"
 	list := joinIdents(cols, "")
 	// "(" ends the first line, so the model's lines keep their numbers.
-	return []string{
-		"DELETE FROM " + target + " WHERE " + window,
-		"INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM (" + selectSQL(in.SQL) + "\n) AS __elt_batch WHERE " + window,
+	insert := "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM (" + selectSQL(in.SQL) + "\n) AS __elt_batch WHERE " + window
+	if fresh {
+		return []string{insert}
 	}
+	return []string{"DELETE FROM " + target + " WHERE " + window, insert}
 }

@@ -238,3 +238,20 @@ func TestRangeType(t *testing.T) {
 		}
 	}
 }
+
+// TestMicrobatchReplaceGolden: a later batch replaces its interval (DELETE,
+// then INSERT from the model's query, both bounded by the interval); on a
+// target the run's first batch created, only the INSERT.
+func TestMicrobatchReplaceGolden(t *testing.T) {
+	in := incremental("microbatch", ExistingTable, func(c *manifest.Config) { c.EventTime = "updated_at"; c.BatchSize = "day"; c.Begin = "2025-01-01" })
+	in.BatchStart, in.BatchEnd = "2025-01-03 00:00:00", "2025-01-04 00:00:00"
+	cols := []string{"order_id", "amount", "updated_at"}
+	for _, tt := range []struct {
+		name  string
+		fresh bool
+	}{{"microbatch_replace", false}, {"microbatch_replace_fresh", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			golden(t, "incremental/"+tt.name+".sql", strings.Join(MicrobatchReplace(in, cols, tt.fresh), "\n\n")+"\n")
+		})
+	}
+}

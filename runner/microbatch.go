@@ -265,6 +265,11 @@ type intervalBuild struct {
 	// check, Publish). Later batches bind the same SQL to the same types,
 	// so they replace their interval straight from the model's query.
 	write []string
+	// fresh, set with write, says that first batch created the target
+	// (a new table, or a full refresh) and the model has no hooks: the
+	// target holds only this run's batches, each in its own interval, so
+	// a later interval has no rows to delete.
+	fresh bool
 }
 
 // build builds due interval i inside tx: hooks, the batch, the ledger row
@@ -299,8 +304,9 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (row
 		if rows, b.write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
 			return -1, "", err
 		}
+		b.fresh = (recreate || bin.Existing != materialize.ExistingTable) && len(n.Config.PreHook) == 0 && len(n.Config.PostHook) == 0
 	} else {
-		stmts := materialize.MicrobatchReplace(bin, b.write)
+		stmts := materialize.MicrobatchReplace(bin, b.write, b.fresh)
 		if last {
 			if rows, err = countAfter(ctx, tx, stmts, b.nr.Relation); err != nil {
 				return -1, "", err
