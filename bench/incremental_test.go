@@ -191,8 +191,9 @@ DELETE FROM elt_state.intervals WHERE node_id = 'model.mb'`); err != nil {
 	}
 	// DuckDB alone building the same 30 days, on a copy of the database
 	// taken before elt's table build and backfill: as one table, and as
-	// the backfill's 30 interval statements in one transaction (a DELETE
-	// and an INSERT each, into an empty table of the model's columns).
+	// the backfill's 30 interval statements in one transaction (an INSERT
+	// each into an empty table of the model's columns, as elt's batches do
+	// into the table its first batch created).
 	snapshot()
 	settleDisk()
 	model := "select event_id, user_id, event_ts, amount, amount * 0.92 as amount_eur, cast(event_ts as date) as event_date from main.events"
@@ -207,7 +208,6 @@ DELETE FROM elt_state.intervals WHERE node_id = 'model.mb'`); err != nil {
 	intervals.WriteString("BEGIN;\n")
 	for day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC); day.Month() == time.March && day.Day() <= 30; day = day.AddDate(0, 0, 1) {
 		window := "event_ts >= TIMESTAMP '" + day.Format(time.DateOnly) + "' AND event_ts < TIMESTAMP '" + day.AddDate(0, 0, 1).Format(time.DateOnly) + "'"
-		intervals.WriteString("DELETE FROM main.mb WHERE " + window + ";\n")
 		intervals.WriteString("INSERT INTO main.mb SELECT * FROM (" + model + " WHERE " + window + ") WHERE " + window + ";\n")
 	}
 	intervals.WriteString("COMMIT")
