@@ -266,9 +266,9 @@ type intervalBuild struct {
 	// so they replace their interval straight from the model's query.
 	write []string
 	// fresh, set with write, says that first batch created the target
-	// (a new table, or a full refresh) and the model has no hooks: the
-	// target holds only this run's batches, each in its own interval, so
-	// a later interval has no rows to delete.
+	// (see firstBatch) and the model has no hooks: the target holds only
+	// this run's batches, each in its own interval, so a later interval
+	// has no rows to delete.
 	fresh bool
 }
 
@@ -301,10 +301,11 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (row
 		if recreate {
 			tx.Finally(state.ClearIntervalsSQL(string(n.ID)))
 		}
-		if rows, b.write, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
+		var created bool
+		if rows, b.write, created, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
 			return -1, "", err
 		}
-		b.fresh = (recreate || bin.Existing != materialize.ExistingTable) && len(n.Config.PreHook) == 0 && len(n.Config.PostHook) == 0
+		b.fresh = created && len(n.Config.PreHook) == 0 && len(n.Config.PostHook) == 0
 	} else {
 		stmts := materialize.MicrobatchReplace(bin, b.write, b.fresh)
 		if last {
@@ -383,13 +384,21 @@ func (r *run) profileBatched(ctx context.Context, tx *warehouse.Tx, n *manifest.
 // firstBatch runs the first batch of a run through the full incremental
 // path and returns the target's row count and the columns the batches
 // write: all the batch's columns for a new table, else those
-// materialize.SchemaChange keeps.
-func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool) (int64, []string, error) {
-	var write []string
-	rows, err := r.runIncrementalCols(ctx, tx, in, plan, recreate, func(targetCols, batchCols []materialize.Column) error {
+// materialize.SchemaChange keeps. created says the batch created the
+// target (a new table, or a full refresh) and later intervals of the run
+// are disjoint from what it holds: not when the event_time column is a
+// TIMESTAMP WITH TIME ZONE, whose interval bounds DuckDB reads in the
+// session's time zone, where a daylight-saving jump longer than an
+// interval maps two intervals onto the same instants.
+func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.Input, plan materialize.Plan, recreate bool) (rows int64, write []string, created bool, err error) {
+	rows, err = r.runIncrementalCols(ctx, tx, in, plan, recreate, func(targetCols, batchCols []materialize.Column) error {
 		if len(targetCols) == 0 {
+			created = true
 			for _, c := range batchCols {
 				write = append(write, c.Name)
+				if strings.EqualFold(c.Name, in.Config.EventTime) && zoned(c.Type) {
+					created = false
+				}
 			}
 			return nil
 		}
@@ -397,5 +406,11 @@ func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.I
 		write = w
 		return err
 	})
-	return rows, write, err
+	return rows, write, created, err
+}
+
+// zoned reports whether a DuckDB type name is TIMESTAMP WITH TIME ZONE.
+func zoned(typ string) bool {
+	t := strings.ToUpper(typ)
+	return t == "TIMESTAMPTZ" || t == "TIMESTAMP WITH TIME ZONE"
 }
