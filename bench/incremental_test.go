@@ -159,14 +159,7 @@ WHEN NOT MATCHED THEN INSERT (event_id, user_id, event_ts, amount, ingest_ts) VA
 	directRun := func(q string) time.Duration {
 		t.Helper()
 		start := time.Now()
-		db, err := warehouse.Open(ctx, copyFile, warehouse.Settings{ProjectDir: dir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Close(); err != nil {
+		if err := execOn(ctx, copyFile, dir, q); err != nil {
 			t.Fatal(err)
 		}
 		return time.Since(start)
@@ -223,7 +216,8 @@ DELETE FROM elt_state.intervals WHERE node_id = 'model.mb'`); err != nil {
 		directTable.Round(time.Millisecond), directIntervals.Round(time.Millisecond), directIntervals.Seconds()/directTable.Seconds())
 }
 
-// execOn runs query on the database file path, untimed.
+// execOn opens the database file path, runs query and closes it (with its
+// checkpoint), as a process of its own would.
 func execOn(ctx context.Context, path, projectDir, query string) error {
 	db, err := warehouse.Open(ctx, path, warehouse.Settings{ProjectDir: projectDir})
 	if err != nil {

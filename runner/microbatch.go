@@ -168,13 +168,14 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		}
 	}
 	b := &intervalBuild{r: r, n: n, in: in, nr: &nr, full: full,
-		due: DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)}
+		hooked: len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0,
+		due:    DueIntervals(begin, now, size, n.Config.Lookback, r.opts.Backfill, full, doneSet)}
 
 	nr.Rows = -1
 	// Intervals share a transaction only without hooks: a hook may need a
 	// transaction of its own (CHECKPOINT refuses one holding changes).
 	commitAfter := r.opts.CommitIntervalsAfter
-	if len(n.Config.PreHook) > 0 || len(n.Config.PostHook) > 0 {
+	if b.hooked {
 		commitAfter = 0
 	}
 	// The build ends before due[stop]: stop is len(due), or the interval
@@ -259,7 +260,9 @@ type intervalBuild struct {
 	in   materialize.Input
 	nr   *NodeResult
 	full bool
-	due  []Interval
+	// hooked: the model has pre or post hooks, which may write anything.
+	hooked bool
+	due    []Interval
 	// write is the target's columns the batches fill, known once the first
 	// batch of this run went through the full path (batch table, schema
 	// check, Publish). Later batches bind the same SQL to the same types,
@@ -305,7 +308,7 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (row
 		if rows, b.write, created, err = r.firstBatch(ctx, tx, bin, plan, recreate); err != nil {
 			return -1, "", err
 		}
-		b.fresh = created && len(n.Config.PreHook) == 0 && len(n.Config.PostHook) == 0
+		b.fresh = created && !b.hooked
 	} else {
 		stmts := materialize.MicrobatchReplace(bin, b.write, b.fresh)
 		if last {
@@ -396,7 +399,7 @@ func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.I
 			created = true
 			for _, c := range batchCols {
 				write = append(write, c.Name)
-				if strings.EqualFold(c.Name, in.Config.EventTime) && zoned(c.Type) {
+				if strings.EqualFold(c.Name, in.Config.EventTime) && normType(c.Type) == "TIMESTAMP WITH TIME ZONE" {
 					created = false
 				}
 			}
@@ -407,10 +410,4 @@ func (r *run) firstBatch(ctx context.Context, tx *warehouse.Tx, in materialize.I
 		return err
 	})
 	return rows, write, created, err
-}
-
-// zoned reports whether a DuckDB type name is TIMESTAMP WITH TIME ZONE.
-func zoned(typ string) bool {
-	t := strings.ToUpper(typ)
-	return t == "TIMESTAMPTZ" || t == "TIMESTAMP WITH TIME ZONE"
 }
