@@ -398,10 +398,11 @@ func (s *session) writeArtifacts() error {
 		return partialparse.Forget(s.targetDir)
 	}
 	enc := make(chan partialparse.Encoded, 1)
-	go func() { enc <- partialparse.EncodeManifest(s.man) }()
+	go func() { enc <- partialparse.EncodeManifest(s.man, s.targetDir) }()
 	data, err := compiler.WriteArtifacts(s.man, s.targetDir)
 	encoded := <-enc
 	if err != nil {
+		encoded.Discard()
 		return err
 	}
 	if err := partialparse.Save(s.targetDir, s.parse.in, s.parse.rec, encoded, data, s.parse.warnings); err != nil {

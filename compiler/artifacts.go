@@ -14,19 +14,19 @@ import (
 // WriteArtifacts writes targetDir/compiled/<original path> for every node
 // with compiled SQL and targetDir/manifest.json (compact, keys sorted), so
 // two compiles of an unchanged project write identical files, and returns
-// the manifest.json bytes. Stale compiled files of removed nodes are left
-// alone.
-func WriteArtifacts(m *manifest.Manifest, targetDir string) ([]byte, error) {
+// what it wrote as manifest.json. Stale compiled files of removed nodes are
+// left alone.
+func WriteArtifacts(m *manifest.Manifest, targetDir string) (*manifest.Encoded, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
 	type encoded struct {
-		data []byte
+		data *manifest.Encoded
 		err  error
 	}
 	enc := make(chan encoded, 1)
 	go func() {
 		done := timings.Start("artifacts: encode manifest")
-		data, err := manifest.Encode(m)
+		data, err := manifest.EncodeChunks(m)
 		done()
 		enc <- encoded{data, err}
 	}()
@@ -45,39 +45,57 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string) ([]byte, error) {
 	if err := os.MkdirAll(targetDir, 0o755); err != nil {
 		return nil, err
 	}
-	return data, writeIfChanged(filepath.Join(targetDir, "manifest.json"), data)
+	return data, writeIfChanged(filepath.Join(targetDir, "manifest.json"), data.Len(), data.Reader)
 }
 
-// writeIfChanged writes data to p through a temporary file and a rename,
-// so a reader never sees half a file; an identical file is not rewritten.
-func writeIfChanged(p string, data []byte) error {
-	if holds(p, data) {
+// writeIfChanged writes the size bytes each data() reads to p through a
+// temporary file and a rename, so a reader never sees half a file; an
+// identical file is not rewritten.
+func writeIfChanged(p string, size int, data func() io.Reader) error {
+	if holds(p, size, data()) {
 		return nil
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
 		return err
+	}
+	_, werr := io.Copy(f, data())
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return werr
 	}
 	return os.Rename(tmp, p)
 }
 
-// holds reports whether the file p holds exactly data. It reads p a chunk
-// at a time and stops at the first difference: a manifest.json differs
-// from the last one in its metadata, a few percent into 100 MB at 100,000
-// models, and reading it whole cost an allocation of its size.
-func holds(p string, data []byte) bool {
+// holds reports whether the file p holds exactly the size bytes data
+// reads. It compares a block at a time and stops at the first difference:
+// a manifest.json differs from the last one in its metadata, a few percent
+// into 100 MB at 100,000 models, and reading it whole cost an allocation
+// of its size.
+func holds(p string, size int, data io.Reader) bool {
 	f, err := os.Open(p)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || fi.Size() != int64(len(data)) {
+	if fi, err := f.Stat(); err != nil || fi.Size() != int64(size) {
 		return false
 	}
-	buf := make([]byte, 256<<10)
-	for off := 0; off < len(data); {
-		n, err := io.ReadFull(f, buf[:min(len(buf), len(data)-off)])
-		if err != nil || !bytes.Equal(buf[:n], data[off:off+n]) {
+	const block = 256 << 10
+	have, want := make([]byte, block), make([]byte, block)
+	for off := 0; off < size; {
+		n := min(block, size-off)
+		if _, err := io.ReadFull(f, have[:n]); err != nil {
+			return false
+		}
+		if _, err := io.ReadFull(data, want[:n]); err != nil {
+			return false
+		}
+		if !bytes.Equal(have[:n], want[:n]) {
 			return false
 		}
 		off += n

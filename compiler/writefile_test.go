@@ -2,9 +2,11 @@ package compiler
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -48,6 +50,11 @@ func TestWriteFileIfChanged(t *testing.T) {
 	}
 }
 
+// reader returns a function giving a reader of data.
+func reader(data []byte) func() io.Reader {
+	return func() io.Reader { return bytes.NewReader(data) }
+}
+
 func TestHolds(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 40_000) // 640 KB: several chunks
 	lastDiffers := append(append([]byte(nil), big[:len(big)-1]...), 'X')
@@ -74,8 +81,12 @@ func TestHolds(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := holds(p, c.data); got != c.want {
+			if got := holds(p, len(c.data), bytes.NewReader(c.data)); got != c.want {
 				t.Fatalf("holds = %v, want %v", got, c.want)
+			}
+			// As manifest.Encoded reads: short reads, chunk ends anywhere.
+			if got := holds(p, len(c.data), iotest.HalfReader(bytes.NewReader(c.data))); got != c.want {
+				t.Fatalf("holds of short reads = %v, want %v", got, c.want)
 			}
 		})
 	}
@@ -86,21 +97,21 @@ func TestHolds(t *testing.T) {
 func TestWriteIfChangedKeepsIdenticalFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "manifest.json")
 	data := bytes.Repeat([]byte(`{"a":1}`), 100_000)
-	if err := writeIfChanged(p, data); err != nil {
+	if err := writeIfChanged(p, len(data), reader(data)); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeIfChanged(p, data); err != nil {
+	if err := writeIfChanged(p, len(data), reader(data)); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(old) {
 		t.Fatalf("identical content rewritten: %v %v", fi.ModTime(), err)
 	}
 	changed := append(append([]byte(nil), data[:len(data)-1]...), '!')
-	if err := writeIfChanged(p, changed); err != nil {
+	if err := writeIfChanged(p, len(changed), reader(changed)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(p)

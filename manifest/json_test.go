@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"testing"
 
@@ -63,6 +64,27 @@ func TestEncodeEqualsCanonicalRoundTrip(t *testing.T) {
 			}
 			if string(got) != string(want) {
 				t.Errorf("Encode differs from the canonical round trip:\n got: %s\nwant: %s", got, want)
+			}
+			e, err := EncodeChunks(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, err := io.ReadAll(e.Reader())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(read) != string(want) || e.Len() != len(want) {
+				t.Errorf("EncodeChunks' Reader (Len %d) differs from the canonical round trip:\n got: %s\nwant: %s", e.Len(), read, want)
+			}
+			for _, span := range [][2]int{{0, len(want)}, {0, 1}, {len(want) / 3, len(want) / 2}, {len(want) - 1, len(want)}, {5, 5}} {
+				if got := e.Span(span[0], span[1]); string(got) != string(want[span[0]:span[1]]) {
+					t.Errorf("Span(%d, %d) = %q, want %q", span[0], span[1], got, want[span[0]:span[1]])
+				}
+			}
+			ws, we, werr := MetadataSpan(want)
+			gs, ge, gerr := e.MetadataSpan()
+			if ws != gs || we != ge || (werr == nil) != (gerr == nil) {
+				t.Errorf("Encoded.MetadataSpan = %d, %d, %v; want %d, %d, %v", gs, ge, gerr, ws, we, werr)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // gob leaves out a struct field holding its zero value, also behind a
@@ -16,7 +17,10 @@ import (
 
 // zeroPointers returns the paths of the non-nil pointers to zero values
 // under v (a struct or a pointer to one), through struct fields and
-// pointers (the manifest holds no pointers inside slices or maps).
+// pointers (the manifest holds no pointers inside slices or maps). It
+// visits only the pointer fields of each struct type (pointerSites), not
+// every field: a manifest node has dozens of fields and a handful of
+// pointers, and 100,000 nodes are walked on every full compile.
 func zeroPointers(v reflect.Value) [][]int {
 	var out [][]int
 	var walk func(v reflect.Value, path []int)
@@ -30,25 +34,56 @@ func zeroPointers(v reflect.Value) [][]int {
 		if v.Kind() != reflect.Struct {
 			return
 		}
-		for i := 0; i < v.NumField(); i++ {
-			f := v.Field(i)
-			if !v.Type().Field(i).IsExported() {
+		for _, site := range pointerSites(v.Type()) {
+			f := v
+			for _, i := range site {
+				f = f.Field(i)
+			}
+			if f.IsNil() {
 				continue
 			}
-			p := append(append([]int(nil), path...), i)
-			switch {
-			case f.Kind() == reflect.Struct:
-				walk(f, p)
-			case f.Kind() != reflect.Pointer || f.IsNil():
-			case f.Elem().IsZero():
+			p := append(append(make([]int, 0, len(path)+len(site)), path...), site...)
+			if f.Elem().IsZero() {
 				out = append(out, p)
-			default:
-				walk(f, p)
+				continue
 			}
+			walk(f, p)
 		}
 	}
 	walk(v, nil)
 	return out
+}
+
+// siteCache holds pointerSites' answers by struct type.
+var siteCache sync.Map // reflect.Type → [][]int
+
+// pointerSites returns the field index paths, through exported fields of
+// nested struct values, of every exported pointer field of the struct
+// type t, in field order.
+func pointerSites(t reflect.Type) [][]int {
+	if s, ok := siteCache.Load(t); ok {
+		return s.([][]int)
+	}
+	var sites [][]int
+	var collect func(t reflect.Type, path []int)
+	collect = func(t reflect.Type, path []int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			p := append(append([]int(nil), path...), i)
+			switch f.Type.Kind() {
+			case reflect.Struct:
+				collect(f.Type, p)
+			case reflect.Pointer:
+				sites = append(sites, p)
+			}
+		}
+	}
+	collect(t, nil)
+	siteCache.Store(t, sites)
+	return sites
 }
 
 // restorePointers allocates a zero value for every pointer on paths that

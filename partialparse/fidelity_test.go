@@ -46,7 +46,7 @@ func TestGobRoundTripFidelity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(target, in, &Recorder{}, EncodeManifest(m), data, nil); err != nil {
+	if err := Save(target, in, &Recorder{}, EncodeManifest(m, target), data, nil); err != nil {
 		t.Fatal(err)
 	}
 	r := Lookup(target, in, nil, nil, nil)
@@ -86,12 +86,13 @@ func TestGobBodyEqualsManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := EncodeManifest(m)
+	dir := t.TempDir()
+	enc := EncodeManifest(m, dir)
 	if enc.err != nil {
 		t.Fatal(enc.err)
 	}
-	p := filepath.Join(t.TempDir(), BodyName)
-	if err := os.WriteFile(p, enc.body, 0o644); err != nil {
+	p := filepath.Join(dir, BodyName)
+	if err := os.Rename(enc.tmp, p); err != nil {
 		t.Fatal(err)
 	}
 	back, err := decodeBody(p)

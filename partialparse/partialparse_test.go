@@ -23,7 +23,7 @@ func saved(t *testing.T) (string, Inputs) {
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a",
 		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}},
 		Metadata: manifest.Metadata{InvocationID: "00000000", GeneratedAt: "2026-01-01T00:00:00Z"}}
-	data, err := manifest.Encode(m)
+	enc, err := manifest.EncodeChunks(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,16 +31,17 @@ func saved(t *testing.T) (string, Inputs) {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(target, "manifest.json"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	rec := &Recorder{}
 	rec.Env(func(string) (string, bool) { return "v", true })("E")
 	rec.Existing(func(string) bool { return false })(`"main"."a"`)
 	warn := diag.List{diag.Warnf(diag.Pos{File: "models/a.yml", Line: 3}, "careful")}
-	if err := Save(target, in, rec, EncodeManifest(m), data, warn); err != nil {
+	if err := Save(target, in, rec, EncodeManifest(m, target), enc, warn); err != nil {
 		t.Fatal(err)
 	}
+	noTemporaryFiles(t, target)
 	return target, in
 }
 
@@ -128,9 +129,9 @@ func TestLookupReplaysQueries(t *testing.T) {
 	rec.Env(func(string) (string, bool) { return "v", true })("E")
 	rec.RecordQuery("select max(d) from t", [][]any{{"2025-01-01"}}, nil)
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{}, Metadata: manifest.Metadata{InvocationID: "x"}}
-	data, _ := manifest.Encode(m)
-	os.WriteFile(filepath.Join(target, "manifest.json"), data, 0o644)
-	if err := Save(target, in, rec, EncodeManifest(m), data, nil); err != nil {
+	enc, _ := manifest.EncodeChunks(m)
+	os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644)
+	if err := Save(target, in, rec, EncodeManifest(m, target), enc, nil); err != nil {
 		t.Fatal(err)
 	}
 	env := func(string) (string, bool) { return "v", true }
@@ -159,11 +160,24 @@ func TestVolatileCompileLeavesNoRecord(t *testing.T) {
 	target, in := saved(t)
 	rec := &Recorder{}
 	rec.MarkVolatile("models/a.sql mentions invocation_id")
-	if err := Save(target, in, rec, Encoded{}, nil, nil); err != nil {
+	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a"}}}
+	if err := Save(target, in, rec, EncodeManifest(m, target), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(target, FileName)); !os.IsNotExist(err) {
-		t.Fatalf("record kept: %v", err)
+	for _, name := range []string{FileName, BodyName} {
+		if _, err := os.Stat(filepath.Join(target, name)); !os.IsNotExist(err) {
+			t.Fatalf("%s kept: %v", name, err)
+		}
+	}
+	noTemporaryFiles(t, target)
+}
+
+// noTemporaryFiles fails t when dir holds a temporary file of the record.
+func noTemporaryFiles(t *testing.T, dir string) {
+	t.Helper()
+	tmp, err := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if err != nil || len(tmp) > 0 {
+		t.Fatalf("temporary files left in %s: %v %v", dir, tmp, err)
 	}
 }
 
