@@ -35,6 +35,9 @@ func TestPartialParse(t *testing.T) {
 		if got := strings.Contains(out, "Reused the last compile"); got != reused {
 			t.Fatalf("%s: reused = %v, want %v\n%s", what, got, reused, out)
 		}
+		if tmp, _ := filepath.Glob(filepath.Join(dir, "target", "*.tmp")); len(tmp) > 0 {
+			t.Fatalf("%s: temporary files left in target/: %v", what, tmp)
+		}
 		return out
 	}
 	step("first compile", false)

@@ -56,7 +56,7 @@ func writeIfChanged(p string, size int, data func() io.Reader) error {
 		return nil
 	}
 	tmp := p + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}

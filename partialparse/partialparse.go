@@ -395,6 +395,7 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 	if err := os.MkdirAll(targetDir, 0o755); err != nil {
 		return Encoded{err: err}
 	}
+	sweepTemporary(targetDir, time.Now())
 	f, err := os.CreateTemp(targetDir, BodyName+".*.tmp")
 	if err != nil {
 		return Encoded{err: err}
@@ -511,6 +512,25 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 		return Forget(targetDir) // rewritten meanwhile by another process
 	}
 	return writeRecord(targetDir, r)
+}
+
+// staleAfter is how old a temporary file of the record must be for
+// sweepTemporary to remove it: older than any compile still writing one.
+const staleAfter = time.Hour
+
+// sweepTemporary removes the temporary files of the record in targetDir
+// that were last written before now-staleAfter: those of an elt killed
+// while it wrote them (73 MB each at 100,000 models), which nothing else
+// removes. A younger one may be another elt's, still being written.
+func sweepTemporary(targetDir string, now time.Time) {
+	for _, name := range []string{BodyName, FileName} {
+		tmp, _ := filepath.Glob(filepath.Join(targetDir, name+".*.tmp"))
+		for _, p := range tmp {
+			if fi, err := os.Stat(p); err == nil && fi.ModTime().Before(now.Add(-staleAfter)) {
+				os.Remove(p)
+			}
+		}
+	}
 }
 
 // Forget removes the record in targetDir, if any.

@@ -3,7 +3,9 @@ package partialparse
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
@@ -218,5 +220,38 @@ func TestWriteManifestInPlace(t *testing.T) {
 				t.Fatal("not reusable after the rewrite")
 			}
 		})
+	}
+}
+
+// TestSweepTemporary: the temporary files an elt killed mid-write left
+// behind are removed once they are an hour old; younger ones, possibly
+// another elt's in progress, and the record itself stay.
+func TestSweepTemporary(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	files := map[string]time.Duration{ // name → age
+		BodyName + ".123.tmp": 2 * time.Hour,
+		FileName + ".456.tmp": 2 * time.Hour,
+		BodyName + ".789.tmp": time.Minute,
+		BodyName:              2 * time.Hour,
+		"manifest.json.tmp":   2 * time.Hour, // not the record's
+	}
+	for name, age := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweepTemporary(dir, now)
+	for name, age := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		gone := os.IsNotExist(err)
+		want := strings.HasSuffix(name, ".tmp") && strings.HasPrefix(name, "partial_parse.") && age > time.Hour
+		if gone != want {
+			t.Errorf("%s (age %v): removed = %v, want %v", name, age, gone, want)
+		}
 	}
 }
