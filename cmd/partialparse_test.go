@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,5 +184,109 @@ func TestPartialParseRunQuery(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.sql"))
 	if !strings.Contains(string(b), "select 2 as n") {
 		t.Fatalf("m = %s", b)
+	}
+}
+
+// TestPartialParsePatch: a change to the text of model files alone renders
+// only those models again on top of the last compile — and gives exactly
+// the manifest a full compile gives — unless the change reaches other
+// nodes (an ephemeral model, a new alias), which compiles in full; what
+// the patch read (env_var()) is checked on the next invocation like the
+// rest of the record.
+func TestPartialParsePatch(t *testing.T) {
+	t.Setenv("ELT_PP_PATCH", "one")
+	t.Setenv("ELT_PP_V", "")
+	os.Unsetenv("ELT_PP_V")
+	dir := writeProject(t, map[string]string{
+		"project.yaml":   "name: pt\n",
+		"models/a.sql":   "select 1 as id",
+		"models/b.sql":   "select id from {{ ref('a') }}",
+		"models/e.sql":   "{{ config(materialized='ephemeral') }}\nselect 2 as id",
+		"models/s.sql":   "select id from {{ ref('e') }}",
+		"models/inc.sql": "{{ config(materialized='incremental', unique_key='id') }}\nselect 3 as id",
+		"models/m.yml":   "models:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+		"models/v.sql":   "select '{{ env_var(\"ELT_PP_V\", \"unset\") }}' as v",
+	})
+	const patchedMessage = "rendering again only the 1 model that changed"
+	step := func(what, want string) string {
+		t.Helper()
+		out := mustElt(t, dir, "compile")
+		for _, m := range []string{reusedMessage, patchedMessage} {
+			if strings.Contains(out, m) != (m == want) {
+				t.Fatalf("%s: output says %q: %v, want %v\n%s", what, m, !(m == want), m == want, out)
+			}
+		}
+		if tmp, _ := filepath.Glob(filepath.Join(dir, "target", "*.tmp")); len(tmp) > 0 {
+			t.Fatalf("%s: temporary files left in target/: %v", what, tmp)
+		}
+		return out
+	}
+	// sameAsFull checks that manifest.json is, but for its metadata, what a
+	// full compile writes; the full compile's record replaces the patch's.
+	sameAsFull := func(what string) {
+		t.Helper()
+		read := func() map[string]any {
+			b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "metadata")
+			return m
+		}
+		patched := read()
+		mustElt(t, dir, "compile", "--no-partial-parse")
+		full := read()
+		pj, _ := json.Marshal(patched)
+		fj, _ := json.Marshal(full)
+		if string(pj) != string(fj) {
+			t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, pj, fj)
+		}
+		step(what+": recorded again", "")
+		step(what+": then reused", reusedMessage)
+	}
+	step("first compile", "")
+	step("unchanged", reusedMessage)
+
+	editFile(t, filepath.Join(dir, "models", "b.sql"), "select id", "select id, 'x' as tag")
+	step("b's text changed", patchedMessage)
+	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "'x' as tag") {
+		t.Fatalf("b = %s", got)
+	}
+	step("unchanged after a patch", reusedMessage)
+	// The patch's record keeps what the last full compile read: v's env var.
+	t.Setenv("ELT_PP_V", "set")
+	step("an env var an unchanged model read changed", "")
+	if got := compiledSQL(t, dir, "v"); !strings.Contains(got, "'set'") {
+		t.Fatalf("v = %s", got)
+	}
+	editFile(t, filepath.Join(dir, "models", "b.sql"), "'x' as tag", "'y' as tag")
+	step("b's text changed again", patchedMessage)
+	sameAsFull("b's text")
+
+	editFile(t, filepath.Join(dir, "models", "b.sql"), "{{ ref('a') }}", "{{ ref('inc') }}")
+	step("b refs inc instead of a", patchedMessage)
+	sameAsFull("b's ref")
+	if out := mustElt(t, dir, "run"); !strings.Contains(out, "PASS=5") {
+		t.Fatalf("run after a patch:\n%s", out)
+	}
+
+	editFile(t, filepath.Join(dir, "models", "e.sql"), "select 2", "select 22")
+	step("an ephemeral model changed", "")
+	if got := compiledSQL(t, dir, "s"); !strings.Contains(got, "select 22 as id") {
+		t.Fatalf("s = %s", got)
+	}
+	editFile(t, filepath.Join(dir, "models", "a.sql"), "select 1 as id", "{{ config(alias='a2') }}\nselect 1 as id")
+	step("a's alias changed", "")
+	editFile(t, filepath.Join(dir, "models", "a.sql"), "select 1 as id", "select '{{ env_var(\"ELT_PP_PATCH\") }}' as id")
+	step("a reads an env var", patchedMessage)
+	step("the env var unchanged", reusedMessage)
+	t.Setenv("ELT_PP_PATCH", "two")
+	step("the env var the patch read changed", "")
+	if got := compiledSQL(t, dir, "a"); !strings.Contains(got, "'two'") {
+		t.Fatalf("a = %s", got)
 	}
 }

@@ -58,6 +58,9 @@ type session struct {
 	parse *parseRecord
 	// reused is the previous compile, when this session reused it.
 	reused *partialparse.Reuse
+	// patched is how many models this session rendered again on top of
+	// the previous compile (compiler.Patch); 0 when it compiled in full.
+	patched int
 }
 
 // parseRecord is a compile's partial-parse inputs and observations.
@@ -362,7 +365,36 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		m.Metadata.GeneratedAt = opts.RunStartedAt.UTC().Format(time.RFC3339)
 		return m, r.Warnings
 	}
+	if r := partialparse.LookupPatch(s.targetDir, in, opts.Env, opts.Existing, query); r != nil {
+		done = timings.Start("partial parse: patch")
+		rec := r.Recorder()
+		popts := recording(opts, rec)
+		// The patch's log() messages are printed only if it is used: a
+		// full compile would print them again.
+		var logged []string
+		popts.Log = func(msg string) { logged = append(logged, msg) }
+		m, diags, rendered := compiler.Patch(s.proj, popts, r.Manifest, r.Warnings)
+		done()
+		if m != nil {
+			if opts.Log != nil {
+				for _, msg := range logged {
+					opts.Log(msg)
+				}
+			}
+			s.patched = rendered
+			s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
+			return m, diags
+		}
+	}
 	rec := &partialparse.Recorder{}
+	m, diags := compiler.Compile(s.proj, recording(opts, rec))
+	s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
+	return m, diags
+}
+
+// recording returns opts with what a compile asks of its environment
+// recorded by rec, for partial parsing.
+func recording(opts compiler.Options, rec *partialparse.Recorder) compiler.Options {
 	opts.Volatile = rec.MarkVolatile
 	opts.Env = rec.Env(opts.Env)
 	opts.Existing = rec.Existing(opts.Existing)
@@ -373,9 +405,7 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 			return res, err
 		}
 	}
-	m, diags := compiler.Compile(s.proj, opts)
-	s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
-	return m, diags
+	return opts
 }
 
 // writeArtifacts writes target/manifest.json and target/compiled/, then

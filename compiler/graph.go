@@ -99,42 +99,63 @@ func (c *compilation) checkCycles(m *manifest.Manifest) {
 	}
 }
 
-// acyclic reports whether the dependencies of m's nodes (DependsOn, with
-// Children built from them) form no cycle, by Kahn's algorithm: the common
-// case, decided without building a dag.Graph (a third of the manifest
-// phase at 100,000 models). Dependencies outside m cannot close a cycle and
-// are not counted.
+// acyclic reports whether the dependencies of m's nodes (DependsOn) form
+// no cycle, by Kahn's algorithm over node indexes: the common case, decided
+// without building a dag.Graph, with one map lookup per edge (a third of
+// the manifest phase at 100,000 models took string-keyed maps).
+// Dependencies outside m cannot close a cycle and are not counted.
 func acyclic(m *manifest.Manifest) bool {
-	pending := make(map[manifest.NodeID]int, len(m.Nodes)) // unfinished dependencies
-	var ready []manifest.NodeID
+	index := make(map[manifest.NodeID]int32, len(m.Nodes))
+	nodes := make([]*manifest.Node, 0, len(m.Nodes))
 	for id, n := range m.Nodes {
-		deps := 0
-		for _, dep := range n.DependsOn {
-			if _, ok := m.Nodes[dep]; ok {
-				deps++
+		index[id] = int32(len(nodes))
+		nodes = append(nodes, n)
+	}
+	// Each node's dependencies as indexes, then its dependants in one
+	// flat slice (compressed rows: node i's are from[i] up to from[i+1]).
+	pending := make([]int32, len(nodes)) // unfinished dependencies
+	var deps []int32
+	depsFrom := make([]int32, len(nodes)+1)
+	from := make([]int32, len(nodes)+1)
+	for i, n := range nodes {
+		for _, d := range n.DependsOn {
+			if j, ok := index[d]; ok {
+				deps = append(deps, j)
+				pending[i]++
+				from[j+1]++
 			}
 		}
-		if deps == 0 {
-			ready = append(ready, id)
-		} else {
-			pending[id] = deps
+		depsFrom[i+1] = int32(len(deps))
+	}
+	for i := range nodes {
+		from[i+1] += from[i]
+	}
+	dependants := make([]int32, len(deps))
+	next := append([]int32(nil), from[:len(nodes)]...)
+	for i := range nodes {
+		for _, j := range deps[depsFrom[i]:depsFrom[i+1]] {
+			dependants[next[j]] = int32(i)
+			next[j]++
 		}
 	}
+	var ready []int32
+	for i, p := range pending {
+		if p == 0 {
+			ready = append(ready, int32(i))
+		}
+	}
+	done := 0
 	for len(ready) > 0 {
-		id := ready[len(ready)-1]
+		i := ready[len(ready)-1]
 		ready = ready[:len(ready)-1]
-		for _, child := range m.Children[id] {
-			switch deps, ok := pending[child]; {
-			case !ok:
-			case deps == 1:
-				delete(pending, child)
-				ready = append(ready, child)
-			default:
-				pending[child] = deps - 1
+		done++
+		for _, j := range dependants[from[i]:from[i+1]] {
+			if pending[j]--; pending[j] == 0 {
+				ready = append(ready, j)
 			}
 		}
 	}
-	return len(pending) == 0
+	return done == len(nodes)
 }
 
 // refLine returns the 1-based line of the first ref('name') (or ref("name"))

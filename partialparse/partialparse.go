@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -67,6 +68,10 @@ type Options struct {
 type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
+	// ModelKey is Key without the content of the model files (their paths
+	// stay): two compiles of one ModelKey differ at most in model text,
+	// which compiler.Patch renders again.
+	ModelKey string
 	// Volatile says why this compile cannot be reused, "" when it can.
 	Volatile string
 }
@@ -74,15 +79,23 @@ type Inputs struct {
 // Fingerprint returns the Inputs of compiling p with opts. It reads the
 // seed files (project.Load hashed the rest as it read them).
 func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "elt partial parse %d\n", format)
+	models := make(map[string]bool, len(p.Models))
+	for _, f := range p.Models {
+		models[f.Path] = true
+	}
+	h, hm := sha256.New(), sha256.New()
+	both := io.MultiWriter(h, hm)
+	fmt.Fprintf(both, "elt partial parse %d\n", format)
 	// Typed, so that --vars '{n: 1}' and '{n: 1.0}' differ as they render.
-	h.Write([]byte(typedDigest(opts)))
-	h.Write([]byte{0})
+	both.Write([]byte(typedDigest(opts)))
+	both.Write([]byte{0})
 	for _, in := range p.Inputs {
-		h.Write([]byte(in.Path))
-		h.Write([]byte{0})
+		both.Write([]byte(in.Path))
+		both.Write([]byte{0})
 		h.Write(in.SHA256[:])
+		if !models[in.Path] {
+			hm.Write(in.SHA256[:])
+		}
 	}
 	seeds := append([]string(nil), p.SeedFiles...)
 	sort.Strings(seeds)
@@ -92,11 +105,11 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 			return Inputs{}, err
 		}
 		sum := sha256.Sum256(data)
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-		h.Write(sum[:])
+		both.Write([]byte(s))
+		both.Write([]byte{0})
+		both.Write(sum[:])
 	}
-	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), Volatile: p.Volatile}, nil
+	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Volatile: p.Volatile}, nil
 }
 
 // Recorder records what a compile asked of its environment. Its methods
@@ -187,6 +200,7 @@ func (r *Recorder) MarkVolatile(why string) {
 type record struct {
 	Format    int                 `json:"format"`
 	Key       string              `json:"key"`
+	ModelKey  string              `json:"model_key,omitempty"`
 	Env       map[string]envValue `json:"env,omitempty"`
 	Relations map[string]bool     `json:"relations,omitempty"`
 	Queries   map[string]string   `json:"queries,omitempty"`
@@ -241,6 +255,20 @@ type Reuse struct {
 // again, last, only when everything else matched. Any doubt gives nil.
 func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) *Reuse {
+	return lookup(targetDir, in, env, exists, query, false)
+}
+
+// LookupPatch returns the compile recorded in targetDir when in differs
+// from its inputs only in the text of model files (the same ModelKey) and
+// everything else Lookup checks holds: compiler.Patch can bring it up to
+// date by rendering the changed models again.
+func LookupPatch(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
+	query func(string) (any, error)) *Reuse {
+	return lookup(targetDir, in, env, exists, query, true)
+}
+
+func lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
+	query func(string) (any, error), patch bool) *Reuse {
 	if in.Volatile != "" || in.Key == "" {
 		return nil
 	}
@@ -249,7 +277,10 @@ func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 		return nil
 	}
 	var rec record
-	if json.Unmarshal(raw, &rec) != nil || rec.Format != format || rec.Key != in.Key {
+	if json.Unmarshal(raw, &rec) != nil || rec.Format != format {
+		return nil
+	}
+	if patch && (in.ModelKey == "" || rec.ModelKey != in.ModelKey) || !patch && rec.Key != in.Key {
 		return nil
 	}
 	if env == nil {
@@ -299,6 +330,22 @@ func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 		return nil
 	}
 	return &Reuse{Manifest: m, Warnings: rec.Warnings, rec: rec}
+}
+
+// Recorder returns a Recorder holding what r's compile recorded, for a
+// compile that patches r: its record must hold what either rendering read.
+func (r *Reuse) Recorder() *Recorder {
+	rec := &Recorder{env: map[string]envValue{}, relations: map[string]bool{}, queries: map[string]string{}}
+	for k, v := range r.rec.Env {
+		rec.env[k] = v
+	}
+	for k, v := range r.rec.Relations {
+		rec.relations[k] = v
+	}
+	for k, v := range r.rec.Queries {
+		rec.queries[k] = v
+	}
+	return rec
 }
 
 // hasAt reports whether the file at p holds want at offset at.
@@ -471,7 +518,7 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData *manifest.Encoded, warnings diag.List) error {
 	rec.mu.Lock()
 	volatile := rec.volatile
-	r := record{Format: format, Key: in.Key, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
+	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		enc.Discard()

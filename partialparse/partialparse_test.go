@@ -1,6 +1,7 @@
 package partialparse
 
 import (
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strings"
@@ -253,5 +254,56 @@ func TestSweepTemporary(t *testing.T) {
 		if gone != want {
 			t.Errorf("%s (age %v): removed = %v, want %v", name, age, gone, want)
 		}
+	}
+}
+
+// TestModelKey: ModelKey ignores the text of model files, and only that:
+// their paths, every other file and the options count.
+func TestModelKey(t *testing.T) {
+	sum := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+	build := func(edit func(p *project.Project)) *project.Project {
+		p := &project.Project{Dir: t.TempDir(),
+			Models: []*project.SQLFile{{Path: "models/a.sql"}, {Path: "models/b.sql"}},
+			Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sum("m")}, {Path: "models/a.sql", SHA256: sum("a")},
+				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")}}}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	opts := Options{EltVersion: "test", Target: "dev"}
+	base, err := Fingerprint(build(nil), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name                 string
+		edit                 func(p *project.Project)
+		opts                 Options
+		sameKey, sameModelKy bool
+	}{
+		{"nothing", nil, opts, true, true},
+		{"a model's text", func(p *project.Project) { p.Inputs[1].SHA256 = sum("a2") }, opts, false, true},
+		{"a macro", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, false},
+		{"a YAML file", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, false},
+		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
+		{"a model renamed", func(p *project.Project) { p.Models[1].Path, p.Inputs[2].Path = "models/c.sql", "models/c.sql" }, opts, false, false},
+		{"a model removed", func(p *project.Project) {
+			p.Models = p.Models[:1]
+			p.Inputs = append(p.Inputs[:2:2], p.Inputs[3:]...)
+		}, opts, false, false},
+		{"the target", nil, Options{EltVersion: "test", Target: "prod"}, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in, err := Fingerprint(build(c.edit), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (in.Key == base.Key) != c.sameKey || (in.ModelKey == base.ModelKey) != c.sameModelKy {
+				t.Fatalf("same Key %v (want %v), same ModelKey %v (want %v)",
+					in.Key == base.Key, c.sameKey, in.ModelKey == base.ModelKey, c.sameModelKy)
+			}
+		})
 	}
 }

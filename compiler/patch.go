@@ -1,0 +1,206 @@
+package compiler
+
+import (
+	"encoding/json"
+	"path"
+	"slices"
+
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/project"
+)
+
+// Patch compiles p by rendering again only the models whose text differs
+// from prev, the manifest of an earlier compile of the same project whose
+// inputs differed from p's only in the text of model files: the same files,
+// the same project.yaml, YAML, macros, seeds and tests, the same options,
+// env_var() values, relations and run_query() rows (partialparse checks
+// all of that). warnings are that compile's warnings.
+//
+// The result is what Compile would return, and how many models of the
+// manifest were rendered again (disabled models are rendered too, to see
+// whether they still are); or m is nil and the caller compiles in full. Patch gives up whenever a changed model could change
+// anything beyond its own node: when its configuration or relation
+// differs from before (other models' SQL renders its relation, its
+// event_time, its materialization), when it is or was ephemeral (others
+// inline it) or disabled, when it is a snapshot (an invariant test embeds
+// its SELECT), when it refs an ephemeral model, when a unit test tests it, and when it or the graph has any error (a full compile
+// reports every error at once). Otherwise the other nodes' compiled SQL
+// does not depend on the changed text: only the changed nodes, the graph's
+// edges and the warnings of the changed files are new.
+//
+// prev's unchanged nodes are shared with the result; prev's node map is
+// not modified.
+func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List) (m *manifest.Manifest, diags diag.List, rendered int) {
+	c := newCompilation(p, opts)
+	c.loadMacros()
+	c.loadBuiltinTests()
+	c.buildSources()
+	c.prepareUnits()
+	c.buildSeeds()
+	if c.diags.HasErrors() || len(c.models) != len(p.Models) {
+		return nil, nil, 0
+	}
+	// Models are the only nodes whose text may differ: every other node
+	// of prev must be one this project declares.
+	for _, n := range prev.Nodes {
+		if n.ResourceType == manifest.Model && c.models[n.Name] == nil {
+			return nil, nil, 0
+		}
+	}
+	var changed []*unit
+	for _, u := range c.modelList {
+		old := prev.Nodes[u.node.ID]
+		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content {
+			changed = append(changed, u) // a disabled model (not in prev) renders again too
+			continue
+		}
+		u.node = old
+		u.rel = modelRelation(old)
+	}
+	tested := map[string]bool{}
+	for _, ut := range p.UnitTests {
+		tested[ut.Model] = true
+	}
+	for _, u := range changed {
+		if tested[u.node.Name] {
+			return nil, nil, 0
+		}
+	}
+	c.parallel(len(changed), func(i int) { c.discover(changed[i]) })
+	c.indexRefs()
+	var live []*unit
+	for _, u := range changed {
+		old := prev.Nodes[u.node.ID]
+		switch {
+		case u.failed:
+			return nil, nil, 0
+		case !u.node.Config.Enabled && old == nil:
+			continue // still disabled: not in the manifest, as before
+		case !u.node.Config.Enabled || old == nil:
+			return nil, nil, 0
+		case u.node.Config.Materialized == "ephemeral" || old.Config.Materialized == "ephemeral":
+			return nil, nil, 0
+		case u.node.Config.Materialized == "snapshot":
+			return nil, nil, 0 // one of its invariant tests embeds its SELECT
+		}
+		live = append(live, u)
+	}
+	c.parallel(len(live), func(i int) { c.finalRender(live[i]) })
+	for _, u := range live {
+		if u.failed || c.refsEphemeral(u) {
+			return nil, nil, 0
+		}
+		old := prev.Nodes[u.node.ID]
+		if u.node.Relation != old.Relation || !sameConfig(u.node.Config, old.Config) {
+			return nil, nil, 0
+		}
+	}
+	c.inlineEphemerals(live)
+	if c.diags.HasErrors() {
+		return nil, nil, 0
+	}
+
+	m = &manifest.Manifest{}
+	*m = *prev
+	m.Metadata.ProjectDir = p.Dir
+	m.Metadata.InvocationID = c.opts.InvocationID
+	m.Metadata.GeneratedAt = c.opts.RunStartedAt.UTC().Format("2006-01-02T15:04:05Z07:00")
+	m.Nodes = make(map[manifest.NodeID]*manifest.Node, len(prev.Nodes))
+	for id, n := range prev.Nodes {
+		m.Nodes[id] = n
+	}
+	c.parallel(len(live), func(i int) {
+		n := live[i].node
+		n.DependsOn = sortedDeps(live[i].deps)
+		if n.CompiledSQL != "" && n.CompiledPath == "" {
+			n.CompiledPath = path.Join("target", "compiled", n.Path)
+		}
+		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
+	})
+	for _, u := range live {
+		m.Nodes[u.node.ID] = u.node
+	}
+	m.BuildChildren()
+	for _, u := range live {
+		if dependsOnItself(m, u.node.ID) {
+			return nil, nil, 0 // a full compile reports the cycle
+		}
+	}
+	c.checkStreams(m)
+	if c.diags.HasErrors() {
+		return nil, nil, 0
+	}
+
+	// The warnings at the files rendered again are this compile's, the
+	// others the last one's (this one's preparation found them again).
+	again := map[string]bool{}
+	for _, u := range changed {
+		again[u.file.Path] = true
+	}
+	for _, w := range warnings {
+		if !again[w.Pos.File] {
+			diags.Add(w)
+		}
+	}
+	for _, d := range c.diags {
+		if again[d.Pos.File] {
+			diags.Add(d)
+		}
+	}
+	for _, u := range changed {
+		diags.Append(u.diags)
+	}
+	if diags.HasErrors() {
+		return nil, nil, 0
+	}
+	diags.Sort()
+	return m, diags, len(live)
+}
+
+// dependsOnItself reports whether node id of m depends on itself through
+// DependsOn. prev had no cycle, so a cycle of m passes through a node whose
+// dependencies changed: checking those walks only their ancestors.
+func dependsOnItself(m *manifest.Manifest, id manifest.NodeID) bool {
+	seen := map[manifest.NodeID]bool{}
+	stack := append([]manifest.NodeID(nil), m.Nodes[id].DependsOn...)
+	for len(stack) > 0 {
+		d := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if d == id {
+			return true
+		}
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		if n := m.Nodes[d]; n != nil {
+			stack = append(stack, n.DependsOn...)
+		}
+	}
+	return false
+}
+
+// modelRelation is what ref() of the compiled model n renders as.
+func modelRelation(n *manifest.Node) relation {
+	rel := relation{Schema: n.Schema, Identifier: n.Alias}
+	if n.Config.Materialized == "ephemeral" {
+		rel.expr = ephemeralName(n.Name)
+	}
+	return rel
+}
+
+// refsEphemeral reports whether u refs an ephemeral model, whose SQL its
+// compiled SQL inlines.
+func (c *compilation) refsEphemeral(u *unit) bool {
+	order, cyc := c.ephemeralOrder(u)
+	return len(order) > 0 || cyc != ""
+}
+
+// sameConfig reports whether two model configurations are equal, hooks
+// rendered, as the manifest records them.
+func sameConfig(a, b manifest.Config) bool {
+	ja, errA := json.Marshal(manifest.PlainConfig(a))
+	jb, errB := json.Marshal(manifest.PlainConfig(b))
+	return errA == nil && errB == nil && slices.Equal(ja, jb)
+}

@@ -1,0 +1,244 @@
+package compiler
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/project"
+)
+
+// patchEdit is one way of changing a model file's text. patches says
+// whether Patch must take the change (true), must refuse it (false), or
+// may do either (nil: it depends on the model).
+type patchEdit struct {
+	name    string
+	edit    func(text, other string) string
+	patches *bool
+}
+
+var (
+	yes = true
+	no  = false
+)
+
+var patchEdits = []patchEdit{
+	{"comment appended", func(text, _ string) string { return text + "\n-- edited\n" }, nil},
+	{"ref to another model", func(_, other string) string { return "select * from {{ ref('" + other + "') }}" }, nil},
+	{"no refs", func(string, string) string { return "select 1 as x" }, nil},
+	{"warning", func(text, _ string) string { return text + "\n{{ exceptions.warn('patched') }}" }, nil},
+	// A file's last config() call wins.
+	{"tags changed", func(text, _ string) string { return text + "\n{{ config(tags=['patched']) }}" }, &no},
+	{"alias changed", func(text, _ string) string { return text + "\n{{ config(alias='zz_patched') }}" }, &no},
+	{"materialization changed", func(text, _ string) string { return text + "\n{{ config(materialized='ephemeral') }}" }, &no},
+	{"disabled", func(text, _ string) string { return text + "\n{{ config(enabled=false) }}" }, &no},
+	{"template error", func(text, _ string) string { return text + "\n{{ nope( }}" }, &no},
+	{"unknown ref", func(text, _ string) string { return text + "\n-- {{ ref('no_such_model') }}" }, &no},
+	{"self ref", func(text, name string) string { return text + "\n-- {{ ref('" + name + "') }}" }, &no},
+	{"cycle", func(text, dependant string) string { return text + "\n-- {{ ref('" + dependant + "') }}" }, &no},
+}
+
+// TestPatchEqualsCompile edits every model of every error-free golden
+// project and of the example project, one edit at a time, and checks that
+// Patch of the previous compile gives exactly what a full compile of the
+// edited project gives (manifest.json bytes and diagnostics), or gives up;
+// edits that change a model's configuration must make it give up, and the
+// plain edits must be patched somewhere.
+func TestPatchEqualsCompile(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/project.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	dirs = append(dirs, "../project.yaml")
+	patched, tried := map[string]int{}, map[string]int{}
+	for _, pf := range dirs {
+		src := filepath.Dir(pf)
+		name := filepath.Base(src)
+		if name == ".." {
+			name = "example"
+		}
+		if strings.HasPrefix(name, "errors_") {
+			continue
+		}
+		opts := fixedOptions()
+		if f := caseOptions[name]; f != nil {
+			f(&opts)
+		}
+		base, errs := project.Load(src)
+		if errs.HasErrors() {
+			t.Fatalf("%s: load: %v", name, errs.Err())
+		}
+		prev, prevDiags := Compile(base, opts)
+		if prevDiags.HasErrors() {
+			t.Fatalf("%s: compile: %v", name, prevDiags.Err())
+		}
+		for _, f := range base.Models {
+			other := otherModel(prev, f.Name)
+			for _, e := range patchEdits {
+				arg := other
+				switch e.name {
+				case "self ref":
+					arg = f.Name
+				case "cycle":
+					if arg = dependant(prev, f.Name); arg == "" {
+						continue // nothing depends on this model
+					}
+				}
+				tried[e.name]++
+				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					dir := copyProject(t, src, base)
+					q, errs := project.Load(dir)
+					if errs.HasErrors() {
+						t.Fatal(errs.Err())
+					}
+					before, beforeDiags := Compile(q, opts)
+					if beforeDiags.HasErrors() {
+						t.Fatal(beforeDiags.Err())
+					}
+					writeText(t, filepath.Join(dir, filepath.FromSlash(f.Path)), e.edit(f.Content, arg))
+					p, errs := project.Load(dir)
+					if errs.HasErrors() {
+						t.Fatalf("the edit breaks loading: %v", errs.Err())
+					}
+					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags))
+					// A model disabled before may take any edit that keeps it so.
+					if e.patches != nil && prev.Nodes[manifest.ModelID(f.Name)] != nil && (got != nil) != *e.patches {
+						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
+					}
+					if got == nil {
+						return
+					}
+					if prev.Nodes[manifest.ModelID(f.Name)] != nil && rendered != 1 {
+						t.Errorf("rendered %d models again, want 1", rendered)
+					}
+					patched[e.name]++
+					want, wantDiags := Compile(p, opts)
+					if wantDiags.HasErrors() {
+						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+					}
+					wantJSON, err := manifest.Encode(want)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gotJSON, err := manifest.Encode(got)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(gotJSON) != string(wantJSON) {
+						t.Errorf("patched manifest differs from a full compile's:\n%s", diffLines(render(want, wantDiags), render(got, gotDiags)))
+						if render(want, wantDiags) == render(got, gotDiags) {
+							t.Errorf("manifest.json:\n%s", diffLines(string(wantJSON), string(gotJSON)))
+						}
+					}
+					if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
+						t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
+					}
+				})
+			}
+		}
+	}
+	if tried["cycle"] == 0 {
+		t.Error("no edit made a cycle")
+	}
+	for _, e := range []string{"comment appended", "ref to another model", "no refs", "warning"} {
+		if patched[e] == 0 {
+			t.Errorf("no model was patched after the edit %q", e)
+		}
+	}
+	t.Logf("patched: %v", patched)
+}
+
+// otherModel names an enabled, non-ephemeral model of m other than name
+// that does not depend on it, or "" when there is none.
+func otherModel(m *manifest.Manifest, name string) string {
+	for _, id := range m.IDs() {
+		n := m.Nodes[id]
+		if n.ResourceType == manifest.Model && n.Name != name && n.Config.Materialized != "ephemeral" &&
+			!dependsOn(m, id, manifest.ModelID(name)) {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+// dependant names a model of m that depends on model name, or "".
+func dependant(m *manifest.Manifest, name string) string {
+	for _, id := range m.IDs() {
+		if n := m.Nodes[id]; n.ResourceType == manifest.Model && n.Name != name && dependsOn(m, id, manifest.ModelID(name)) {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+// dependsOn reports whether node from depends on node to, directly or not.
+func dependsOn(m *manifest.Manifest, from, to manifest.NodeID) bool {
+	seen := map[manifest.NodeID]bool{}
+	var walk func(id manifest.NodeID) bool
+	walk = func(id manifest.NodeID) bool {
+		if id == to {
+			return true
+		}
+		if seen[id] || m.Nodes[id] == nil {
+			return false
+		}
+		seen[id] = true
+		for _, d := range m.Nodes[id].DependsOn {
+			if walk(d) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(from)
+}
+
+// copyProject copies the files of p (loaded from src) into a new directory.
+func copyProject(t *testing.T, src string, p *project.Project) string {
+	t.Helper()
+	dir := t.TempDir()
+	var files []string
+	for _, in := range p.Inputs {
+		files = append(files, in.Path)
+	}
+	files = append(files, p.SeedFiles...)
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), string(data))
+	}
+	return dir
+}
+
+func writeText(t *testing.T, p, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func warningsOf(l diag.List) diag.List {
+	var out diag.List
+	for _, d := range l {
+		if d.Severity == diag.Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func diagText(l diag.List) string {
+	var b strings.Builder
+	for _, d := range l {
+		b.WriteString(d.Error() + "\n")
+	}
+	return b.String()
+}
