@@ -15,8 +15,7 @@ import (
 // elt; the full sizes run only with -bench.
 func TestSmoke(t *testing.T) {
 	t.Run("compile", func(t *testing.T) {
-		cold, full, warm := measureCompile(t, 300, 1)
-		reportCompile(t, 300, cold, full, warm)
+		reportCompile(t, 300, measureCompile(t, 300, 1))
 	})
 	t.Run("per-node", func(t *testing.T) {
 		for _, s := range perNodeShapes(30) {

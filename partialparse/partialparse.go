@@ -21,6 +21,11 @@
 // what the compile depended on and identifies the two large files by size,
 // modification time and inode, so that a reuse reads neither to check it.
 // A reuse rewrites only manifest.json's metadata, in place.
+//
+// When the only inputs that differ are the texts of model files (the
+// record's ModelKey matches), LookupPatch hands the recorded manifest to
+// compiler.Patch, which renders only the changed models again on top of it
+// or gives up, and the new record holds what both renderings read.
 package partialparse
 
 import (
