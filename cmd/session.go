@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elt-dev/elt/compiler"
@@ -370,16 +371,21 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		rec := r.Recorder()
 		popts := recording(opts, rec)
 		// The patch's log() messages are printed only if it is used: a
-		// full compile would print them again.
+		// full compile would print them again. Models render in parallel.
+		var logMu sync.Mutex
 		var logged []string
-		popts.Log = func(msg string) { logged = append(logged, msg) }
+		if opts.Log != nil {
+			popts.Log = func(msg string) {
+				logMu.Lock()
+				logged = append(logged, msg)
+				logMu.Unlock()
+			}
+		}
 		m, diags, rendered := compiler.Patch(s.proj, popts, r.Manifest, r.Warnings)
 		done()
 		if m != nil {
-			if opts.Log != nil {
-				for _, msg := range logged {
-					opts.Log(msg)
-				}
+			for _, msg := range logged {
+				opts.Log(msg)
 			}
 			s.patched = rendered
 			s.parse = &parseRecord{in: in, rec: rec, warnings: diags}

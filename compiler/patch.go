@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
@@ -24,7 +25,8 @@ import (
 // differs from before (other models' SQL renders its relation, its
 // event_time, its materialization), when it is or was ephemeral (others
 // inline it) or disabled, when it is a snapshot (an invariant test embeds
-// its SELECT), when it refs an ephemeral model, when a unit test tests it, and when it or the graph has any error (a full compile
+// its SELECT), when it refs an ephemeral model, when a unit test tests it
+// or gives it as an input, and when it or the graph has any error (a full compile
 // reports every error at once). Otherwise the other nodes' compiled SQL
 // does not depend on the changed text: only the changed nodes, the graph's
 // edges and the warnings of the changed files are new.
@@ -58,12 +60,19 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		u.node = old
 		u.rel = modelRelation(old)
 	}
-	tested := map[string]bool{}
+	// A unit test renders the model it tests and names the relations of
+	// its given inputs, disabled models' too.
+	inUnitTest := map[string]bool{}
 	for _, ut := range p.UnitTests {
-		tested[ut.Model] = true
+		inUnitTest[ut.Model] = true
+		for _, g := range ut.Given {
+			if key, ok := givenKey(g.Input); ok && strings.HasPrefix(key, "ref:") {
+				inUnitTest[strings.TrimPrefix(key, "ref:")] = true
+			}
+		}
 	}
 	for _, u := range changed {
-		if tested[u.node.Name] {
+		if inUnitTest[u.node.Name] {
 			return nil, nil, 0
 		}
 	}

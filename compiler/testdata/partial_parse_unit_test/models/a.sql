@@ -1,0 +1,2 @@
+{{ config(enabled=false, alias='a_old') }}
+select 1 as x

@@ -1,0 +1,1 @@
+select y from {{ ref('b') }}
