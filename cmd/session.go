@@ -62,6 +62,8 @@ type session struct {
 	// patched is how many models this session rendered again on top of
 	// the previous compile (compiler.Patch); 0 when it compiled in full.
 	patched int
+	// patchedFrom is the previous compile this session's patched, if any.
+	patchedFrom *partialparse.Reuse
 }
 
 // parseRecord is a compile's partial-parse inputs and observations.
@@ -387,7 +389,7 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 			for _, msg := range logged {
 				opts.Log(msg)
 			}
-			s.patched = rendered
+			s.patched, s.patchedFrom = rendered, r
 			s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
 			return m, diags
 		}
@@ -428,14 +430,21 @@ func (s *session) writeArtifacts() error {
 		return s.reused.WriteManifest(s.targetDir)
 	}
 	if s.parse == nil {
-		if _, err := compiler.WriteArtifacts(s.man, s.targetDir); err != nil {
+		if _, err := compiler.WriteArtifacts(s.man, s.targetDir, nil); err != nil {
 			return err
 		}
 		return partialparse.Forget(s.targetDir)
 	}
 	enc := make(chan partialparse.Encoded, 1)
 	go func() { enc <- partialparse.EncodeManifest(s.man, s.targetDir) }()
-	data, err := compiler.WriteArtifacts(s.man, s.targetDir)
+	var prior *manifest.Prior
+	if s.patchedFrom != nil {
+		var f *os.File
+		if prior, f = s.patchedFrom.Prior(s.targetDir, s.man); f != nil {
+			defer f.Close()
+		}
+	}
+	data, err := compiler.WriteArtifacts(s.man, s.targetDir, prior)
 	encoded := <-enc
 	if err != nil {
 		encoded.Discard()

@@ -15,8 +15,9 @@ import (
 // with compiled SQL and targetDir/manifest.json (compact, keys sorted), so
 // two compiles of an unchanged project write identical files, and returns
 // what it wrote as manifest.json. Stale compiled files of removed nodes are
-// left alone.
-func WriteArtifacts(m *manifest.Manifest, targetDir string) (*manifest.Encoded, error) {
+// left alone. prior, when not nil, is the manifest.json of a compile m
+// shares nodes with, whose members are copied rather than encoded again.
+func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prior) (*manifest.Encoded, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
 	type encoded struct {
@@ -26,7 +27,7 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string) (*manifest.Encoded, 
 	enc := make(chan encoded, 1)
 	go func() {
 		done := timings.Start("artifacts: encode manifest")
-		data, err := manifest.EncodeChunks(m)
+		data, err := manifest.EncodeChunks(m, prior)
 		done()
 		enc <- encoded{data, err}
 	}()

@@ -20,7 +20,7 @@ import (
 // (Indenting doubled the encoding time of a 10,000-model manifest and its
 // size on disk; `jq .` indents it for reading.)
 func Encode(m *Manifest) ([]byte, error) {
-	e, err := EncodeChunks(m)
+	e, err := EncodeChunks(m, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +32,28 @@ func Encode(m *Manifest) ([]byte, error) {
 // 100,000 models, at the moment a compile's heap peaks).
 type Encoded struct {
 	chunks [][]byte
+	// nodesAt is the offset of the first node member ("id":{…}) and
+	// members the members' lengths in ID order (commas between them).
+	nodesAt int
+	members []int
+}
+
+// NodeMembers returns the offset of the first node member ("id":{…}) of
+// the encoding and the members' lengths in ID order, one comma apart: what
+// a later encoding may copy (see Prior).
+func (e *Encoded) NodeMembers() (at int, lengths []int) { return e.nodesAt, e.members }
+
+// Prior is an earlier manifest.json whose node members an encoding may
+// copy instead of encoding the nodes again (a partial parse shares most
+// nodes with the compile that wrote it).
+type Prior struct {
+	// File reads the earlier manifest.json.
+	File io.ReaderAt
+	// Spans are where each node's member lies in File.
+	Spans map[NodeID][2]int64
+	// Same reports whether File encodes node id as the manifest being
+	// encoded holds it.
+	Same func(id NodeID) bool
 }
 
 // Len is the encoding's length in bytes.
@@ -96,8 +118,10 @@ func (e *Encoded) MetadataSpan() (start, end int, err error) {
 // own, between the chunks of the rest of the manifest: the bytes are
 // those of one canonical round trip of the whole manifest
 // (encodeCanonical), at a fraction of its time and memory on large
-// projects.
-func EncodeChunks(m *Manifest) (*Encoded, error) {
+// projects. With a prior, the members of the nodes it holds unchanged are
+// read from it, consecutive ones at once, each checked to begin with its
+// node's key; any that does not is encoded.
+func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 	if len(m.Nodes) == 0 {
 		b, err := encodeSorted(m)
 		if err != nil {
@@ -124,6 +148,8 @@ func EncodeChunks(m *Manifest) (*Encoded, error) {
 	runs := min(len(ids), 8*workers)
 	bodies := make([][]byte, runs)
 	errs := make([]error, runs)
+	members := make([]int, len(ids))
+	var priorUnfit atomic.Bool // a copied member was not where prior said
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -150,10 +176,22 @@ func EncodeChunks(m *Manifest) (*Encoded, error) {
 					return
 				}
 				var out []byte
-				for i := r * len(ids) / runs; i < (r+1)*len(ids)/runs; i++ {
+				lo, hi := r*len(ids)/runs, (r+1)*len(ids)/runs
+				for i := lo; i < hi; {
 					if i > 0 {
 						out = append(out, ',')
 					}
+					if prior != nil && !priorUnfit.Load() {
+						n, fits := copyMembers(prior, ids[i:hi], &out, members[i:hi])
+						if !fits {
+							priorUnfit.Store(true) // encode everything from here on
+						}
+						if n > 0 {
+							i += n
+							continue
+						}
+					}
+					start := len(out)
 					key, err := encode(string(ids[i]))
 					if err != nil {
 						errs[r] = err
@@ -166,6 +204,8 @@ func EncodeChunks(m *Manifest) (*Encoded, error) {
 						break
 					}
 					out = append(out, val...)
+					members[i] = len(out) - start
+					i++
 				}
 				bodies[r] = out
 			}
@@ -181,7 +221,64 @@ func EncodeChunks(m *Manifest) (*Encoded, error) {
 	chunks = append(chunks, append(head[:at:at], `"nodes":{`...))
 	chunks = append(chunks, bodies...)
 	chunks = append(chunks, append([]byte{'}'}, head[at+len(empty):]...))
-	return &Encoded{chunks: chunks}, nil
+	return &Encoded{chunks: chunks, nodesAt: len(chunks[0]), members: members}, nil
+}
+
+// copyMembers appends to out the members of the longest prefix of ids
+// that prior holds unchanged and one after another (a comma apart), each
+// with a plain key,
+// reading them at once, records their lengths in lengths, and returns how
+// many it appended. fits is false, and nothing appended, when a member
+// read does not begin with its node's key or end its object: the spans do
+// not describe the file.
+func copyMembers(prior *Prior, ids []NodeID, out *[]byte, lengths []int) (n int, fits bool) {
+	var from, to int64
+	for n < len(ids) && plainKey(ids[n]) && prior.Same(ids[n]) {
+		span, ok := prior.Spans[ids[n]]
+		if !ok || span[1] <= span[0] || n > 0 && span[0] != to+1 {
+			break
+		}
+		if n == 0 {
+			from = span[0]
+		}
+		to = span[1]
+		n++
+	}
+	if n == 0 {
+		return 0, true
+	}
+	start := len(*out)
+	buf := slices.Grow(*out, int(to-from))[:start+int(to-from)]
+	if _, err := prior.File.ReadAt(buf[start:], from); err != nil {
+		return 0, false
+	}
+	at := start
+	for i := 0; i < n; i++ {
+		span := prior.Spans[ids[i]]
+		key := `"` + string(ids[i]) + `":`
+		if !bytes.HasPrefix(buf[at:], []byte(key)) {
+			return 0, false
+		}
+		lengths[i] = int(span[1] - span[0])
+		at += lengths[i] + 1
+	}
+	if buf[at-2] != '}' { // the last member's end
+		return 0, false
+	}
+	*out = buf
+	return n, true
+}
+
+// plainKey reports whether encoding/json writes id as a string unchanged
+// (printable ASCII without quotes or backslashes), so that its key is
+// recognised without encoding it.
+func plainKey(id NodeID) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeCanonical renders v as compact JSON ending in a newline, without

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/elt-dev/elt/diag"
@@ -65,7 +66,7 @@ func TestEncodeEqualsCanonicalRoundTrip(t *testing.T) {
 			if string(got) != string(want) {
 				t.Errorf("Encode differs from the canonical round trip:\n got: %s\nwant: %s", got, want)
 			}
-			e, err := EncodeChunks(m)
+			e, err := EncodeChunks(m, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,5 +171,105 @@ func TestHoldsOpaque(t *testing.T) {
 		if got := holdsOpaque(reflect.ValueOf(tt.v)); got != tt.want {
 			t.Errorf("%s: holdsOpaque = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r    io.ReaderAt
+	read int
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.read += n
+	return n, err
+}
+
+// TestEncodeChunksCopiesPrior: encoding with a prior manifest.json copies
+// the members of the unchanged nodes and gives the bytes of encoding
+// afresh; spans that do not fit (shifted, a changed node's, a file of
+// other bytes) make it encode those nodes instead, with the same result.
+func TestEncodeChunksCopiesPrior(t *testing.T) {
+	old := &Manifest{Nodes: map[NodeID]*Node{}, Metadata: Metadata{ProjectName: "p"}}
+	for i := 0; i < 300; i++ {
+		n := &Node{ID: ModelID(fmt.Sprintf("m%03d", i)), ResourceType: Model, Name: fmt.Sprintf("m%03d", i),
+			Config: DefaultConfig(), CompiledSQL: fmt.Sprintf("select %d -- \"q\" ü", i)}
+		old.Nodes[n.ID] = n
+	}
+	// A key encoding/json may escape is encoded, never copied.
+	old.Nodes["model.m100é\u2028"] = &Node{ID: "model.m100é\u2028", ResourceType: Model, Name: "m100é\u2028", Config: DefaultConfig()}
+	old.BuildChildren()
+	enc, err := EncodeChunks(old, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := enc.Bytes()
+	at, lengths := enc.NodeMembers()
+	spans := map[NodeID][2]int64{}
+	pos := int64(at)
+	for i, id := range old.IDs() {
+		spans[id] = [2]int64{pos, pos + int64(lengths[i])}
+		pos += int64(lengths[i]) + 1
+	}
+	// The new manifest shares every node but two, one changed, one new.
+	cur := &Manifest{Nodes: map[NodeID]*Node{}, Metadata: Metadata{ProjectName: "p", InvocationID: "new"}}
+	for id, n := range old.Nodes {
+		cur.Nodes[id] = n
+	}
+	changed := *old.Nodes["model.m150"]
+	changed.CompiledSQL = "select 'changed'"
+	cur.Nodes["model.m150"] = &changed
+	cur.Nodes["model.m150a"] = &Node{ID: "model.m150a", ResourceType: Model, Name: "m150a", Config: DefaultConfig()}
+	cur.BuildChildren()
+	want, err := EncodeChunks(cur, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(id NodeID) bool { return cur.Nodes[id] == old.Nodes[id] }
+	shifted := map[NodeID][2]int64{}
+	for id, s := range spans {
+		shifted[id] = [2]int64{s[0] + 1, s[1] + 1}
+	}
+	cases := []struct {
+		name     string
+		file     []byte
+		spans    map[NodeID][2]int64
+		same     func(NodeID) bool
+		wantRead bool
+	}{
+		{"copied", data, spans, same, true},
+		{"shifted spans", data, shifted, same, false},
+		{"other bytes", bytes.Repeat([]byte("x"), len(data)), spans, same, false},
+		{"every node said changed", data, spans, func(NodeID) bool { return false }, false},
+		{"changed node said unchanged", data, spans, func(NodeID) bool { return true }, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &countingReader{r: bytes.NewReader(c.file)}
+			got, err := EncodeChunks(cur, &Prior{File: r, Spans: c.spans, Same: c.same})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.name == "changed node said unchanged" {
+				// Same is trusted: the stale member is copied. The caller
+				// must say which nodes are unchanged.
+				if string(got.Bytes()) == string(want.Bytes()) {
+					t.Fatal("a stale member was not copied: Same is not what decides")
+				}
+				return
+			}
+			if string(got.Bytes()) != string(want.Bytes()) {
+				t.Fatalf("encoding with a prior differs:\n got %.300s\nwant %.300s", got.Bytes(), want.Bytes())
+			}
+			if (r.read > len(data)/2) != c.wantRead {
+				t.Fatalf("read %d of %d bytes from the prior; want most copied: %v", r.read, len(data), c.wantRead)
+			}
+			gat, gl := got.NodeMembers()
+			wat, wl := want.NodeMembers()
+			if gat != wat || !slices.Equal(gl, wl) {
+				t.Fatalf("member offsets/lengths differ: %d %v, want %d %v", gat, gl, wat, wl)
+			}
+		})
 	}
 }

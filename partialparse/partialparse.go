@@ -31,6 +31,8 @@ package partialparse
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
@@ -218,6 +220,12 @@ type record struct {
 	Metadata   string `json:"metadata"`
 	// Body is partial_parse.gob.
 	Body fileID `json:"body"`
+	// NodesAfterMetadata is how far after the end of the metadata value
+	// the first node member of manifest.json begins, and NodeMembers the
+	// members' lengths in ID order (unsigned varints, base64): where a
+	// patched compile finds the members of the nodes it did not change.
+	NodesAfterMetadata int    `json:"nodes_after_metadata,omitempty"`
+	NodeMembers        string `json:"node_members,omitempty"`
 }
 
 // fileID identifies one version of a file without reading it.
@@ -351,6 +359,44 @@ func (r *Reuse) Recorder() *Recorder {
 		rec.queries[k] = v
 	}
 	return rec
+}
+
+// Prior opens manifest.json in targetDir, as r's compile left it, for a
+// patched compile to copy the members of the nodes it shares with r's
+// (see manifest.Prior): m is the patched manifest, whose unchanged nodes
+// are r's own. It returns nil when the record has no member lengths, or
+// they do not fit r's nodes. Close the returned file after encoding.
+func (r *Reuse) Prior(targetDir string, m *manifest.Manifest) (*manifest.Prior, *os.File) {
+	raw, err := base64.StdEncoding.DecodeString(r.rec.NodeMembers)
+	if err != nil || len(raw) == 0 {
+		return nil, nil
+	}
+	ids := r.Manifest.IDs()
+	spans := make(map[manifest.NodeID][2]int64, len(ids))
+	at := int64(r.rec.MetadataAt + len(r.rec.Metadata) + r.rec.NodesAfterMetadata)
+	for _, id := range ids {
+		n, k := binary.Uvarint(raw)
+		if k <= 0 {
+			return nil, nil
+		}
+		raw = raw[k:]
+		spans[id] = [2]int64{at, at + int64(n)}
+		at += int64(n) + 1
+	}
+	if len(raw) != 0 {
+		return nil, nil
+	}
+	f, err := os.Open(filepath.Join(targetDir, "manifest.json"))
+	if err != nil {
+		return nil, nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != r.rec.Manifest.Size || fi.ModTime().UnixNano() != r.rec.Manifest.ModTime {
+		f.Close()
+		return nil, nil
+	}
+	prev := r.Manifest.Nodes
+	same := func(id manifest.NodeID) bool { n := m.Nodes[id]; return n != nil && n == prev[id] }
+	return &manifest.Prior{File: f, Spans: spans, Same: same}, f
 }
 
 // hasAt reports whether the file at p holds want at offset at.
@@ -542,6 +588,13 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 		return err
 	}
 	r.MetadataAt, r.Metadata = start, string(manifestData.Span(start, end))
+	if at, lengths := manifestData.NodeMembers(); len(lengths) > 0 && at >= end {
+		var buf []byte
+		for _, n := range lengths {
+			buf = binary.AppendUvarint(buf, uint64(n))
+		}
+		r.NodesAfterMetadata, r.NodeMembers = at-end, base64.StdEncoding.EncodeToString(buf)
+	}
 	for _, w := range warnings {
 		if w.Severity == diag.Warning {
 			r.Warnings = append(r.Warnings, w)

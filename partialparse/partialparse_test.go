@@ -26,7 +26,7 @@ func saved(t *testing.T) (string, Inputs) {
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a",
 		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}},
 		Metadata: manifest.Metadata{InvocationID: "00000000", GeneratedAt: "2026-01-01T00:00:00Z"}}
-	enc, err := manifest.EncodeChunks(m)
+	enc, err := manifest.EncodeChunks(m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestLookupReplaysQueries(t *testing.T) {
 	rec.Env(func(string) (string, bool) { return "v", true })("E")
 	rec.RecordQuery("select max(d) from t", [][]any{{"2025-01-01"}}, nil)
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{}, Metadata: manifest.Metadata{InvocationID: "x"}}
-	enc, _ := manifest.EncodeChunks(m)
+	enc, _ := manifest.EncodeChunks(m, nil)
 	os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644)
 	if err := Save(target, in, rec, EncodeManifest(m, target), enc, nil); err != nil {
 		t.Fatal(err)
