@@ -2,6 +2,7 @@ package partialparse
 
 import (
 	"crypto/sha256"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,75 @@ func TestModelKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPriorSpans: a record gives a patch the spans of manifest.json's node
+// members, also after a reuse rewrote the metadata at another length, so
+// that encoding the recorded manifest with the prior copies every member
+// and gives the file's bytes; a record whose file changed gives none.
+func TestPriorSpans(t *testing.T) {
+	env := func(string) (string, bool) { return "v", true }
+	none := func(string) bool { return false }
+	target, in := saved(t)
+	check := func(what, invocationID string) {
+		t.Helper()
+		r := LookupPatch(target, in, env, none, nil)
+		if r == nil {
+			t.Fatalf("%s: no patchable record", what)
+		}
+		r.Manifest.Metadata.InvocationID = invocationID // what the file says
+		prior, f := r.Prior(target, r.Manifest)
+		if prior == nil {
+			t.Fatalf("%s: no prior", what)
+		}
+		defer f.Close()
+		file, err := os.ReadFile(filepath.Join(target, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		span := prior.Spans["model.a"]
+		if member := string(file[span[0]:span[1]]); !strings.HasPrefix(member, `"model.a":{`) || !strings.HasSuffix(member, "}") {
+			t.Fatalf("%s: span %v holds %q", what, span, member)
+		}
+		counted := &countingReaderAt{r: prior.File}
+		prior.File = counted
+		got, err := manifest.EncodeChunks(r.Manifest, prior)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counted.read != int(span[1]-span[0]) {
+			t.Fatalf("%s: read %d bytes of the prior, want the member's %d", what, counted.read, span[1]-span[0])
+		}
+		if string(got.Bytes()) != string(file) {
+			t.Fatalf("%s: encoding with the prior differs from the file:\n got %s\nwant %s", what, got.Bytes(), file)
+		}
+	}
+	check("as saved", "00000000")
+	r := Lookup(target, in, env, none, nil)
+	r.Manifest.Metadata.InvocationID = "a much longer invocation id than before"
+	if err := r.WriteManifest(target); err != nil {
+		t.Fatal(err)
+	}
+	check("after a reuse lengthened the metadata", r.Manifest.Metadata.InvocationID)
+
+	r = LookupPatch(target, in, env, none, nil)
+	p := filepath.Join(target, "manifest.json")
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if prior, _ := r.Prior(target, r.Manifest); prior != nil {
+		t.Fatal("a prior from a manifest.json changed since the lookup")
+	}
+}
+
+type countingReaderAt struct {
+	r    io.ReaderAt
+	read int
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.read += n
+	return n, err
 }
