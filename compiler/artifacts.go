@@ -16,7 +16,9 @@ import (
 // two compiles of an unchanged project write identical files, and returns
 // what it wrote as manifest.json. Stale compiled files of removed nodes are
 // left alone. prior, when not nil, is the manifest.json of a compile m
-// shares nodes with, whose members are copied rather than encoded again.
+// shares nodes with, whose members are copied rather than encoded again;
+// its File is closed once m is encoded, if it is an io.Closer (the file
+// is then replaced, which an open file prevents on some systems).
 func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prior) (*manifest.Encoded, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
@@ -29,6 +31,14 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prio
 		done := timings.Start("artifacts: encode manifest")
 		data, err := manifest.EncodeChunks(m, prior)
 		done()
+		if prior != nil {
+			if c, ok := prior.File.(io.Closer); ok {
+				c.Close()
+			}
+			if err == nil {
+				timings.Note("artifacts: copied %d of %d node members from the last manifest.json", data.Copied(), len(m.Nodes))
+			}
+		}
 		enc <- encoded{data, err}
 	}()
 	done := timings.Start("artifacts: compiled files")

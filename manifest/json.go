@@ -36,7 +36,11 @@ type Encoded struct {
 	// members the members' lengths in ID order (commas between them).
 	nodesAt int
 	members []int
+	copied  int // members copied from a Prior
 }
+
+// Copied is how many node members the encoding copied from its Prior.
+func (e *Encoded) Copied() int { return e.copied }
 
 // NodeMembers returns the offset of the first node member ("id":{…}) of
 // the encoding and the members' lengths in ID order, one comma apart: what
@@ -150,6 +154,7 @@ func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 	errs := make([]error, runs)
 	members := make([]int, len(ids))
 	var priorUnfit atomic.Bool // a copied member was not where prior said
+	var copied atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -187,6 +192,7 @@ func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 							priorUnfit.Store(true) // encode everything from here on
 						}
 						if n > 0 {
+							copied.Add(int64(n))
 							i += n
 							continue
 						}
@@ -221,7 +227,7 @@ func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 	chunks = append(chunks, append(head[:at:at], `"nodes":{`...))
 	chunks = append(chunks, bodies...)
 	chunks = append(chunks, append([]byte{'}'}, head[at+len(empty):]...))
-	return &Encoded{chunks: chunks, nodesAt: len(chunks[0]), members: members}, nil
+	return &Encoded{chunks: chunks, nodesAt: len(chunks[0]), members: members, copied: int(copied.Load())}, nil
 }
 
 // copyMembers appends to out the members of the longest prefix of ids

@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/elt-dev/elt/diag"
@@ -177,12 +178,12 @@ func TestHoldsOpaque(t *testing.T) {
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r    io.ReaderAt
-	read int
+	read atomic.Int64 // the encoding's workers read at once
 }
 
 func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.r.ReadAt(p, off)
-	c.read += n
+	c.read.Add(int64(n))
 	return n, err
 }
 
@@ -262,8 +263,8 @@ func TestEncodeChunksCopiesPrior(t *testing.T) {
 			if string(got.Bytes()) != string(want.Bytes()) {
 				t.Fatalf("encoding with a prior differs:\n got %.300s\nwant %.300s", got.Bytes(), want.Bytes())
 			}
-			if (r.read > len(data)/2) != c.wantRead {
-				t.Fatalf("read %d of %d bytes from the prior; want most copied: %v", r.read, len(data), c.wantRead)
+			if read := int(r.read.Load()); (read > len(data)/2) != c.wantRead || (got.Copied() > 0) != c.wantRead {
+				t.Fatalf("read %d of %d bytes from the prior, copied %d members; want most copied: %v", read, len(data), got.Copied(), c.wantRead)
 			}
 			gat, gl := got.NodeMembers()
 			wat, wl := want.NodeMembers()

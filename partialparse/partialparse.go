@@ -376,21 +376,29 @@ func (r *Reuse) Prior(targetDir string, m *manifest.Manifest) (*manifest.Prior, 
 	at := int64(r.rec.MetadataAt + len(r.rec.Metadata) + r.rec.NodesAfterMetadata)
 	for _, id := range ids {
 		n, k := binary.Uvarint(raw)
-		if k <= 0 {
+		if k <= 0 || n > uint64(r.rec.Manifest.Size) {
 			return nil, nil
 		}
 		raw = raw[k:]
 		spans[id] = [2]int64{at, at + int64(n)}
 		at += int64(n) + 1
 	}
-	if len(raw) != 0 {
+	if len(raw) != 0 || at-1 > r.rec.Manifest.Size {
 		return nil, nil
 	}
+	// The file the record describes: the one Lookup checked, unless
+	// another elt replaced it since.
 	f, err := os.Open(filepath.Join(targetDir, "manifest.json"))
 	if err != nil {
 		return nil, nil
 	}
-	if fi, err := f.Stat(); err != nil || fi.Size() != r.rec.Manifest.Size || fi.ModTime().UnixNano() != r.rec.Manifest.ModTime {
+	fi, err := f.Stat()
+	if err != nil || (fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi)}) != r.rec.Manifest {
+		f.Close()
+		return nil, nil
+	}
+	md := make([]byte, len(r.rec.Metadata))
+	if _, err := f.ReadAt(md, int64(r.rec.MetadataAt)); err != nil || string(md) != r.rec.Metadata {
 		f.Close()
 		return nil, nil
 	}

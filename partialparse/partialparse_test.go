@@ -1,7 +1,11 @@
 package partialparse
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -357,6 +361,40 @@ func TestPriorSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a reuse lengthened the metadata", r.Manifest.Metadata.InvocationID)
+
+	// A record whose lengths do not fit the file gives none.
+	recPath := filepath.Join(target, FileName)
+	good, err := os.ReadFile(recPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lengths := range [][]uint64{{1 << 40}, {1 << 63}, {5, 5}} {
+		var raw []byte
+		for _, n := range lengths {
+			raw = binary.AppendUvarint(raw, n)
+		}
+		var rec map[string]any
+		dec := json.NewDecoder(bytes.NewReader(good))
+		dec.UseNumber() // mtime_ns does not survive a float64
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatal(err)
+		}
+		rec["node_members"] = base64.StdEncoding.EncodeToString(raw)
+		bad, _ := json.Marshal(rec)
+		if err := os.WriteFile(recPath, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := LookupPatch(target, in, env, none, nil)
+		if r == nil {
+			t.Fatal("the tampered record is not patchable")
+		}
+		if prior, _ := r.Prior(target, r.Manifest); prior != nil {
+			t.Fatalf("a prior from member lengths %v", lengths)
+		}
+	}
+	if err := os.WriteFile(recPath, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	r = LookupPatch(target, in, env, none, nil)
 	p := filepath.Join(target, "manifest.json")

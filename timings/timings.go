@@ -72,3 +72,11 @@ func Start(name string) func() {
 		fmt.Fprintf(os.Stderr, "elt timings: %-28s %8.1f ms\n", name, float64(time.Since(t0).Microseconds())/1000)
 	}
 }
+
+// Note prints "elt timings: " and the formatted text to standard error when
+// timings are enabled: a count that explains a phase's time.
+func Note(format string, args ...any) {
+	if enabled {
+		fmt.Fprintf(os.Stderr, "elt timings: "+format+"\n", args...)
+	}
+}
