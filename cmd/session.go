@@ -49,7 +49,7 @@ type session struct {
 	targetDir    string // <project>/target
 	db           *warehouse.DB
 	man          *manifest.Manifest
-	graph        *dag.Graph
+	graph        *dag.Graph // built by selectNodes for the first selector
 	invocationID string
 	started      time.Time
 
@@ -286,9 +286,7 @@ func (s *session) compile() error {
 	s.man = m
 	// A cycle is a compile error (a reused compile had none), so the
 	// graph is acyclic: selection and the runner need no second check.
-	done = timings.Start("graph")
-	s.graph = selector.Graph(m)
-	done()
+	// selectNodes builds it when a selector needs one.
 	return nil
 }
 
@@ -304,7 +302,15 @@ func (s *session) selectNodes(extra []string, types ...manifest.ResourceType) ([
 		}
 		state = st
 	}
-	res, err := selector.Resolve(s.man, s.graph, selectors(s.a.opts.Select, extra...), selectors(s.a.opts.Exclude), state)
+	include, exclude := selectors(s.a.opts.Select, extra...), selectors(s.a.opts.Exclude)
+	if s.graph == nil && len(include)+len(exclude) > 0 {
+		done := timings.Start("graph")
+		s.graph = selector.Graph(s.man)
+		done()
+	}
+	done := timings.Start("select")
+	res, err := selector.Resolve(s.man, s.graph, include, exclude, state)
+	done()
 	if err != nil {
 		return nil, toUsage(err)
 	}

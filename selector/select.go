@@ -113,8 +113,15 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	if g == nil {
-		g = Graph(m)
+	if len(inc) == 0 && len(exc) == 0 {
+		return &Result{IDs: m.IDs()}, nil // every node (IDs is sorted)
+	}
+	// The graph is built only for a selector, and then once.
+	graph := func() *dag.Graph {
+		if g == nil {
+			g = Graph(m)
+		}
+		return g
 	}
 	x := newMatcher(m, state)
 	res := &Result{}
@@ -126,7 +133,7 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 		}
 	}
 	for _, t := range inc {
-		s := x.term(g, t)
+		s := x.term(graph(), t)
 		if len(s) == 0 {
 			res.Unmatched = append(res.Unmatched, t.raw)
 		}
@@ -134,7 +141,7 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 	}
 	excluded := set{}
 	for _, t := range exc {
-		excluded.addAll(x.term(g, t))
+		excluded.addAll(x.term(graph(), t))
 	}
 	for id := range excluded {
 		delete(selected, id)
