@@ -436,7 +436,7 @@ func (s *session) writeArtifacts() error {
 		return s.reused.WriteManifest(s.targetDir)
 	}
 	if s.parse == nil {
-		if _, err := compiler.WriteArtifacts(s.man, s.targetDir, nil); err != nil {
+		if _, err := compiler.WriteArtifacts(s.man, s.targetDir, nil, nil); err != nil {
 			return err
 		}
 		return partialparse.Forget(s.targetDir)
@@ -444,13 +444,20 @@ func (s *session) writeArtifacts() error {
 	enc := make(chan partialparse.Encoded, 1)
 	go func() { enc <- partialparse.EncodeManifest(s.man, s.targetDir) }()
 	var prior *manifest.Prior
-	if s.patchedFrom != nil {
+	var changed []manifest.NodeID // nil: every compiled file is checked
+	if r := s.patchedFrom; r != nil {
 		var f *os.File
-		if prior, f = s.patchedFrom.Prior(s.targetDir, s.man); f != nil {
+		if prior, f = r.Prior(s.targetDir, s.man); f != nil {
 			defer f.Close()
 		}
+		changed = []manifest.NodeID{}
+		for id, n := range s.man.Nodes {
+			if r.Manifest.Nodes[id] != n {
+				changed = append(changed, id)
+			}
+		}
 	}
-	data, err := compiler.WriteArtifacts(s.man, s.targetDir, prior)
+	data, err := compiler.WriteArtifacts(s.man, s.targetDir, prior, changed)
 	encoded := <-enc
 	if err != nil {
 		encoded.Discard()

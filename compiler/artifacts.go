@@ -18,8 +18,10 @@ import (
 // left alone. prior, when not nil, is the manifest.json of a compile m
 // shares nodes with, whose members are copied rather than encoded again;
 // its File is closed once m is encoded, if it is an io.Closer (the file
-// is then replaced, which an open file prevents on some systems).
-func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prior) (*manifest.Encoded, error) {
+// is then replaced, which an open file prevents on some systems). changed,
+// when not nil, lists the only nodes whose compiled SQL may differ from
+// what compiled/ holds (a patched compile): see writeChangedCompiled.
+func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prior, changed []manifest.NodeID) (*manifest.Encoded, error) {
 	// The manifest is encoded (CPU) while the compiled files are written
 	// (file system), which on large projects take about as long.
 	type encoded struct {
@@ -42,7 +44,12 @@ func WriteArtifacts(m *manifest.Manifest, targetDir string, prior *manifest.Prio
 		enc <- encoded{data, err}
 	}()
 	done := timings.Start("artifacts: compiled files")
-	err := writeCompiled(m, targetDir)
+	var err error
+	if changed != nil {
+		err = writeChangedCompiled(m, targetDir, changed)
+	} else {
+		err = writeCompiled(m, targetDir)
+	}
 	done()
 	if err != nil {
 		<-enc

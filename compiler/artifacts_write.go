@@ -61,6 +61,35 @@ func RestoreCompiled(m *manifest.Manifest, targetDir string) error {
 	return writeCompiled(m, targetDir)
 }
 
+// writeChangedCompiled writes the compiled SQL files of the changed nodes
+// of m and checks the others by size, as RestoreCompiled does (writing
+// every file when one is missing or differs): the rest of m's nodes are
+// those of the compile that left compiled/. The index of compiled files is
+// left alone. Its entries of the files written here no longer match their
+// stamps (a file written after the index cannot have the stamp of an entry
+// the index trusts, which is older than the index), so the next
+// writeCompiled checks those files the long way.
+func writeChangedCompiled(m *manifest.Manifest, targetDir string, changed []manifest.NodeID) error {
+	for _, id := range changed {
+		n := m.Nodes[id]
+		if n == nil || n.CompiledSQL == "" {
+			continue
+		}
+		sql := n.CompiledSQL
+		if !strings.HasSuffix(sql, "\n") {
+			sql += "\n"
+		}
+		p := compiledFile(n, targetDir)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
+		}
+		if _, err := writeFileIfChanged(p, []byte(sql)); err != nil {
+			return fmt.Errorf("writing compiled SQL of %s: %w", id, err)
+		}
+	}
+	return RestoreCompiled(m, targetDir)
+}
+
 // compiledFile is where n's compiled SQL is written under targetDir.
 func compiledFile(n *manifest.Node, targetDir string) string {
 	if rel, ok := strings.CutPrefix(n.CompiledPath, "target/compiled/"); ok {

@@ -116,7 +116,7 @@ func TestRenderOperation(t *testing.T) {
 func TestWriteArtifacts(t *testing.T) {
 	_, m := loadCase(t, "ephemeral")
 	dir := t.TempDir()
-	if _, err := WriteArtifacts(m, dir, nil); err != nil {
+	if _, err := WriteArtifacts(m, dir, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	sql, err := os.ReadFile(filepath.Join(dir, "compiled", "models", "plain.sql"))
@@ -149,7 +149,7 @@ func TestWriteArtifacts(t *testing.T) {
 	}
 	// A second compile writes byte-identical files.
 	_, m2 := loadCase(t, "ephemeral")
-	if _, err := WriteArtifacts(m2, dir, nil); err != nil {
+	if _, err := WriteArtifacts(m2, dir, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	second, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))

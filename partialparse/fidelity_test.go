@@ -38,7 +38,7 @@ func TestGobRoundTripFidelity(t *testing.T) {
 		t.Fatal(diags)
 	}
 	target := filepath.Join(dir, "target")
-	data, err := compiler.WriteArtifacts(m, target, nil)
+	data, err := compiler.WriteArtifacts(m, target, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
