@@ -425,7 +425,8 @@ func recording(opts compiler.Options, rec *partialparse.Recorder) compiler.Optio
 // writeArtifacts writes target/manifest.json and target/compiled/, then
 // records the compile for partial parsing. A reused compile's files are
 // already there: only the manifest's metadata is rewritten, and compiled
-// files someone removed or edited (by their size) are written again.
+// files someone removed or resized are written again (a same-size edit by
+// hand stays until a full compile or a change of that node).
 func (s *session) writeArtifacts() error {
 	if s.reused != nil {
 		defer timings.Start("artifacts: reused manifest")()
@@ -435,11 +436,15 @@ func (s *session) writeArtifacts() error {
 		s.reused.Manifest.Metadata.EltVersion = Version
 		return s.reused.WriteManifest(s.targetDir)
 	}
+	// The last record goes before any compiled file is written: one that
+	// outlived a compile failing half way would describe files that are
+	// no longer its own, which a later reuse or patch checks by size only.
+	if err := partialparse.Forget(s.targetDir); err != nil {
+		return err
+	}
 	if s.parse == nil {
-		if _, err := compiler.WriteArtifacts(s.man, s.targetDir, nil, nil); err != nil {
-			return err
-		}
-		return partialparse.Forget(s.targetDir)
+		_, err := compiler.WriteArtifacts(s.man, s.targetDir, nil, nil)
+		return err
 	}
 	enc := make(chan partialparse.Encoded, 1)
 	go func() { enc <- partialparse.EncodeManifest(s.man, s.targetDir) }()

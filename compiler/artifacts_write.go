@@ -64,11 +64,14 @@ func RestoreCompiled(m *manifest.Manifest, targetDir string) error {
 // writeChangedCompiled writes the compiled SQL files of the changed nodes
 // of m and checks the others by size, as RestoreCompiled does (writing
 // every file when one is missing or differs): the rest of m's nodes are
-// those of the compile that left compiled/. The index of compiled files is
+// those of the recorded compile that left compiled/ (a compile removes the
+// record before it writes compiled files, so none outlives a compile that
+// failed half way; a same-size edit by hand stays until a full compile or
+// a change of that node, as after a reused compile). The index of compiled files is
 // left alone. Its entries of the files written here no longer match their
-// stamps (a file written after the index cannot have the stamp of an entry
-// the index trusts, which is older than the index), so the next
-// writeCompiled checks those files the long way.
+// stamps (a file written after the index has a later modification time
+// than any entry the index trusts, unless the clock went back), so the
+// next writeCompiled checks those files the long way.
 func writeChangedCompiled(m *manifest.Manifest, targetDir string, changed []manifest.NodeID) error {
 	for _, id := range changed {
 		n := m.Nodes[id]
