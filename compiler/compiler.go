@@ -107,12 +107,7 @@ func (c *compilation) errorf(pos diag.Pos, format string, args ...any) {
 // then incomplete. A dependency cycle is an error naming its path.
 func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	done := timings.Start("compile: prepare")
-	c := newCompilation(p, opts)
-	c.loadMacros()
-	c.loadBuiltinTests()
-	c.buildSources()
-	c.prepareUnits()
-	c.buildSeeds()
+	c := prepare(p, opts)
 	done()
 
 	// Phase 1: parse every model and test, collect config() calls, merge configs.
@@ -161,6 +156,18 @@ func Compile(p *project.Project, opts Options) (*manifest.Manifest, diag.List) {
 	}
 	c.diags.Sort()
 	return m, c.diags
+}
+
+// prepare starts compiling p: macros and built-in tests parsed, sources
+// and seeds built, a unit made for every model and singular test file.
+func prepare(p *project.Project, opts Options) *compilation {
+	c := newCompilation(p, opts)
+	c.loadMacros()
+	c.loadBuiltinTests()
+	c.buildSources()
+	c.prepareUnits()
+	c.buildSeeds()
+	return c
 }
 
 func newCompilation(p *project.Project, opts Options) *compilation {

@@ -40,16 +40,7 @@ func (c *compilation) manifest() *manifest.Manifest {
 			enabled = append(enabled, u)
 		}
 	}
-	// A fingerprint hashes the node's SQL and encoded config: in parallel.
-	c.parallel(len(enabled), func(i int) {
-		u := enabled[i]
-		n := u.node
-		n.DependsOn = sortedDeps(u.deps)
-		if n.CompiledSQL != "" && n.CompiledPath == "" {
-			n.CompiledPath = path.Join("target", "compiled", n.Path)
-		}
-		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
-	})
+	c.finishNodes(enabled)
 	for _, u := range enabled {
 		m.Nodes[u.node.ID] = u.node
 	}
@@ -62,6 +53,20 @@ func (c *compilation) manifest() *manifest.Manifest {
 	}
 	m.BuildChildren()
 	return m
+}
+
+// finishNodes gives the nodes of units their dependencies, compiled path
+// and fingerprint. A fingerprint hashes the node's SQL and encoded config:
+// they are computed in parallel.
+func (c *compilation) finishNodes(units []*unit) {
+	c.parallel(len(units), func(i int) {
+		n := units[i].node
+		n.DependsOn = sortedDeps(units[i].deps)
+		if n.CompiledSQL != "" && n.CompiledPath == "" {
+			n.CompiledPath = path.Join("target", "compiled", n.Path)
+		}
+		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
+	})
 }
 
 // checkCycles reports every dependency cycle of m (up to ten), each at the

@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"encoding/json"
-	"path"
 	"slices"
 	"strings"
 
@@ -34,12 +33,7 @@ import (
 // prev's unchanged nodes are shared with the result; prev's node map is
 // not modified.
 func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List) (m *manifest.Manifest, diags diag.List, rendered int) {
-	c := newCompilation(p, opts)
-	c.loadMacros()
-	c.loadBuiltinTests()
-	c.buildSources()
-	c.prepareUnits()
-	c.buildSeeds()
+	c := prepare(p, opts)
 	if c.diags.HasErrors() || len(c.models) != len(p.Models) {
 		return nil, nil, 0
 	}
@@ -119,14 +113,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for id, n := range prev.Nodes {
 		m.Nodes[id] = n
 	}
-	c.parallel(len(live), func(i int) {
-		n := live[i].node
-		n.DependsOn = sortedDeps(live[i].deps)
-		if n.CompiledSQL != "" && n.CompiledPath == "" {
-			n.CompiledPath = path.Join("target", "compiled", n.Path)
-		}
-		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
-	})
+	c.finishNodes(live)
 	for _, u := range live {
 		m.Nodes[u.node.ID] = u.node
 	}
