@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/elt-dev/elt/compiler"
@@ -374,27 +373,17 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		m.Metadata.GeneratedAt = opts.RunStartedAt.UTC().Format(time.RFC3339)
 		return m, r.Warnings
 	}
-	if r := partialparse.LookupPatch(s.targetDir, in, opts.Env, opts.Existing, query); r != nil {
+	done = timings.Start("partial parse: lookup to patch")
+	r = partialparse.LookupPatch(s.targetDir, in, opts.Env, opts.Existing, query)
+	done()
+	if r != nil {
+		// The CLI gives the compiler no Log (log() output is dropped), so
+		// a patch given up prints nothing the full compile prints again.
 		done = timings.Start("partial parse: patch")
 		rec := r.Recorder()
-		popts := recording(opts, rec)
-		// The patch's log() messages are printed only if it is used: a
-		// full compile would print them again. Models render in parallel.
-		var logMu sync.Mutex
-		var logged []string
-		if opts.Log != nil {
-			popts.Log = func(msg string) {
-				logMu.Lock()
-				logged = append(logged, msg)
-				logMu.Unlock()
-			}
-		}
-		m, diags, rendered := compiler.Patch(s.proj, popts, r.Manifest, r.Warnings)
+		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings)
 		done()
 		if m != nil {
-			for _, msg := range logged {
-				opts.Log(msg)
-			}
 			s.patched, s.patchedFrom = rendered, r
 			s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
 			return m, diags

@@ -636,7 +636,8 @@ const staleAfter = time.Hour
 // while it wrote them (73 MB each at 100,000 models), which nothing else
 // removes. A younger one may be another elt's, still being written.
 func sweepTemporary(targetDir string, now time.Time) {
-	for _, name := range []string{BodyName, FileName} {
+	// manifest.json's are those of Reuse.WriteManifest.
+	for _, name := range []string{BodyName, FileName, "manifest.json"} {
 		tmp, _ := filepath.Glob(filepath.Join(targetDir, name+".*.tmp"))
 		for _, p := range tmp {
 			if fi, err := os.Stat(p); err == nil && fi.ModTime().Before(now.Add(-staleAfter)) {

@@ -236,11 +236,12 @@ func TestSweepTemporary(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	files := map[string]time.Duration{ // name → age
-		BodyName + ".123.tmp": 2 * time.Hour,
-		FileName + ".456.tmp": 2 * time.Hour,
-		BodyName + ".789.tmp": time.Minute,
-		BodyName:              2 * time.Hour,
-		"manifest.json.tmp":   2 * time.Hour, // not the record's
+		BodyName + ".123.tmp":  2 * time.Hour,
+		FileName + ".456.tmp":  2 * time.Hour,
+		BodyName + ".789.tmp":  time.Minute,
+		BodyName:               2 * time.Hour,
+		"manifest.json.tmp":    2 * time.Hour, // compiler.WriteArtifacts' own, overwritten
+		"manifest.json.42.tmp": 2 * time.Hour, // Reuse.WriteManifest's
 	}
 	for name, age := range files {
 		p := filepath.Join(dir, name)
@@ -255,7 +256,7 @@ func TestSweepTemporary(t *testing.T) {
 	for name, age := range files {
 		_, err := os.Stat(filepath.Join(dir, name))
 		gone := os.IsNotExist(err)
-		want := strings.HasSuffix(name, ".tmp") && strings.HasPrefix(name, "partial_parse.") && age > time.Hour
+		want := strings.Count(name, ".") == 3 && strings.HasSuffix(name, ".tmp") && age > time.Hour
 		if gone != want {
 			t.Errorf("%s (age %v): removed = %v, want %v", name, age, gone, want)
 		}
