@@ -588,3 +588,31 @@ func TestStreamSIGTERMStopsTheDaemon(t *testing.T) {
 	}
 	expectRows(t, dir, "select purchases_10m from purchases_10m", "2")
 }
+
+// TestStreamFirstBatchKeepsOpenWindowsOnly: a model's first events (its
+// retained events table empty) build its windows from the batch directly
+// and retain only the events of windows still open, as a first batch that
+// retained every event and trimmed the final ones did; a later batch then
+// recomputes an open window from them.
+func TestStreamFirstBatchKeepsOpenWindowsOnly(t *testing.T) {
+	dir := streamProject(t, "")
+	// 10:45 is the newest: windows before 10:20 are final at once.
+	land(t, dir, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 3, 5}, [3]int{2, 25, 4}, [3]int{1, 45, 2})
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, windowsQuery, `
+1 10:00 2 10 1
+1 10:40 1 2 1
+2 10:20 1 4 1`)
+	expectRows(t, dir, "select max_event_time, late_before, events, batches from elt_state.stream_watermarks", "10:45 10:20 4 1")
+	expectRows(t, dir, `select count(*), min(event_ts), max(event_ts) from elt_state."stream:main.purchases_10m"`, "2 10:25 10:45")
+
+	// 10:28 joins the open window of 10:20, recomputed from the retained
+	// 10:25 and the new event; 10:10 is late.
+	land(t, dir, "002.jsonl", [3]int{2, 28, 6}, [3]int{1, 10, 1})
+	mustElt(t, dir, "stream", "--once")
+	expectRows(t, dir, windowsQuery, `
+1 10:00 2 10 1
+1 10:40 1 2 1
+2 10:20 2 10 2`)
+	expectRows(t, dir, `select count(*), min(event_ts) from elt_state."stream:main.purchases_10m"`, "3 10:25")
+}

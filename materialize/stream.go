@@ -52,6 +52,13 @@ type StreamBatch struct {
 	// EventTimeType is the DuckDB type of the EventTime column (e.g.
 	// TIMESTAMP, DATE); TIMESTAMP when empty.
 	EventTimeType string
+	// Fresh, with a watermark, says the retained events table holds no
+	// event before this batch (a model's first events, a full refresh):
+	// the batch's new events are all the model's events, so step 2 reads
+	// them where step 1 put them and step 3 keeps those of open windows,
+	// instead of step 1 retaining every event for step 3 to delete most
+	// of them (a first build from a landing folder of ten million events).
+	Fresh bool
 }
 
 // Temporary tables of a batch, private to its connection.
@@ -69,6 +76,25 @@ func (b StreamBatch) StreamTarget() string { return relation(b.Schema, b.Name) }
 // share, whatever their schema and model names hold).
 func (b StreamBatch) StreamRetained() string {
 	return relation("elt_state", "stream:"+b.Schema+"."+b.Name)
+}
+
+// events is the relation holding the model's events in steps 2 and 3:
+// the retained events, or the batch's new events when they are all of them
+// (Fresh).
+func (b StreamBatch) events() string {
+	if b.Fresh {
+		return streamNewTable
+	}
+	return b.StreamRetained()
+}
+
+// StreamRetainedQueries returns the queries telling whether the retained
+// events table exists (a count of tables, 0 or 1) and, when it does, how
+// many events it holds: a batch is Fresh when it is missing or empty.
+func (b StreamBatch) StreamRetainedQueries() (exists, count string) {
+	return "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name = " +
+			quoteString("stream:"+b.Schema+"."+b.Name),
+		"SELECT count(*) FROM " + b.StreamRetained()
 }
 
 // StreamDrop returns the statements a full refresh starts with: the
@@ -111,9 +137,10 @@ func (b StreamBatch) StreamLoad() []string {
 	stmts = append(stmts, quarantineStatements(q, streamBatchTable, accepted, reason, b.RunID, streamBatchTable)...)
 	if b.Watermark {
 		r := b.StreamRetained()
-		stmts = append(stmts,
-			"CREATE TABLE IF NOT EXISTS "+r+" AS SELECT * FROM "+streamNewTable+" LIMIT 0",
-			"INSERT INTO "+r+" BY NAME SELECT * FROM "+streamNewTable)
+		stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+r+" AS SELECT * FROM "+streamNewTable+" LIMIT 0")
+		if !b.Fresh {
+			stmts = append(stmts, "INSERT INTO "+r+" BY NAME SELECT * FROM "+streamNewTable)
+		}
 	}
 	late := "false"
 	if !b.LateBefore.IsZero() {
@@ -144,7 +171,7 @@ func (b StreamBatch) StreamWindowQuery(t time.Time, exists bool) string {
 	// enough to pass the model's WHERE, and many enough per group to pass
 	// a HAVING such as count(*) >= 2, where one event would not.
 	probe := "(SELECT elt_probe_events.* REPLACE (CAST(" + lit + " AS " + typ + ") AS " + quoteIdent(b.EventTime) + ") FROM (SELECT * FROM " +
-		b.StreamRetained() + " LIMIT 100) AS elt_probe_events, range(100) AS elt_probe_copies(elt_copy))"
+		b.events() + " LIMIT 100) AS elt_probe_events, range(100) AS elt_probe_copies(elt_copy))"
 	q := "SELECT (SELECT max(" + w + ") FROM (" + streamSQL(b.SQL, probe) + "\n) AS elt_probe WHERE " + w + " <= " + lit + ")"
 	if exists {
 		q += ", (SELECT max(" + w + ") FROM " + b.StreamTarget() + " WHERE " + w + " <= " + lit + ")"
@@ -164,7 +191,7 @@ func (b StreamBatch) StreamUpsert(exists bool, floor time.Time) []string {
 	var stmts []string
 	if b.Watermark {
 		w := "CAST(" + quoteIdent(b.WindowColumn) + " AS TIMESTAMP)"
-		events := b.StreamRetained()
+		events := b.events()
 		keep := ""
 		if !floor.IsZero() {
 			events = "(SELECT * FROM " + events + " WHERE " + b.eventTime() + " >= " + timestampLiteral(floor) + ")"
@@ -215,7 +242,14 @@ func (b StreamBatch) StreamUpsert(exists bool, floor time.Time) []string {
 // lateBefore are dropped, and the batch's temporary tables.
 func (b StreamBatch) StreamTrim(lateBefore time.Time) []string {
 	var stmts []string
-	if b.Watermark && !lateBefore.IsZero() {
+	switch {
+	case b.Watermark && b.Fresh:
+		keep := ""
+		if !lateBefore.IsZero() {
+			keep = " WHERE " + b.eventTime() + " >= " + timestampLiteral(lateBefore)
+		}
+		stmts = append(stmts, "INSERT INTO "+b.StreamRetained()+" BY NAME SELECT * FROM "+streamNewTable+keep)
+	case b.Watermark && !lateBefore.IsZero():
 		stmts = append(stmts, "DELETE FROM "+b.StreamRetained()+" WHERE "+b.eventTime()+" < "+timestampLiteral(lateBefore))
 	}
 	for _, t := range []string{streamOutTable, streamNewTable, streamBatchTable} {

@@ -25,6 +25,10 @@ func TestStreamGolden(t *testing.T) {
 	first := windows
 	first.LateBefore = time.Time{}
 	first.Reader = StreamReader("json", nil, [][2]string{{"user_id", "BIGINT"}, {"amount", "DOUBLE"}, {"event_ts", "TIMESTAMP"}}, nil)
+	// The first events of a model: step 2 reads the batch's new events,
+	// step 3 keeps those of open windows.
+	fresh := windows
+	fresh.LateBefore, fresh.Fresh = time.Time{}, true
 	stateless := StreamBatch{
 		Schema: "raw", Name: "clicks", SQL: "select click_id, user_id, ts from " + manifest.StreamEventsToken,
 		EventTime: "ts", WindowColumn: "ts", UniqueKey: []string{"click_id"}, RunID: "run-2",
@@ -35,7 +39,9 @@ func TestStreamGolden(t *testing.T) {
 		"windows": renderSteps(windows.StreamLoad(), []string{windows.StreamWindowQuery(floor, true)}, windows.StreamUpsert(true, floor),
 			windows.StreamTrim(floor), []string{windows.StreamCompact()}),
 		"windows_first": renderSteps(first.StreamLoad(), first.StreamUpsert(false, time.Time{}), first.StreamTrim(time.Time{}), first.StreamDrop()),
-		"stateless":     renderSteps(stateless.StreamLoad(), stateless.StreamUpsert(true, time.Time{}), stateless.StreamTrim(time.Time{})),
+		"windows_fresh": renderSteps(fresh.StreamLoad(), fresh.StreamUpsert(false, time.Time{}), []string{fresh.StreamWindowQuery(floor, true)},
+			fresh.StreamTrim(floor)),
+		"stateless": renderSteps(stateless.StreamLoad(), stateless.StreamUpsert(true, time.Time{}), stateless.StreamTrim(time.Time{})),
 	}
 	for name, got := range cases {
 		golden(t, "stream_"+name+".sql", got)

@@ -235,6 +235,13 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		if reader == "" { // a full refresh before any event, without declared columns
 			return nil
 		}
+		if sb.Watermark {
+			fresh, err := retainedEmpty(ctx, tx, sb)
+			if err != nil {
+				return err
+			}
+			sb.Fresh = fresh
+		}
 		// Event times are UTC: a TIMESTAMPTZ is compared and bucketed as
 		// UTC, whatever the machine's zone. The connection's zone is
 		// reset after the batch, before it goes back to the pool.
@@ -468,6 +475,25 @@ func windowStart(ctx context.Context, q querier, sb materialize.StreamBatch, t t
 	}
 	known, _ := res.Rows[0][1].(time.Time)
 	return known, nil
+}
+
+// retainedEmpty reports whether the model's retained events table is
+// missing or empty: the batch is then Fresh.
+func retainedEmpty(ctx context.Context, q querier, sb materialize.StreamBatch) (bool, error) {
+	exists, count := sb.StreamRetainedQueries()
+	for _, query := range []string{exists, count} {
+		res, err := q.Query(ctx, query)
+		if err != nil {
+			return false, err
+		}
+		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+			return false, fmt.Errorf("retained events of %s: unexpected result %v", sb.StreamTarget(), res.Rows)
+		}
+		if toInt(res.Rows[0][0]) == 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // laterOf returns the later of a and b, a zero time counting as earliest.
