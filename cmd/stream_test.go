@@ -589,8 +589,8 @@ func TestStreamSIGTERMStopsTheDaemon(t *testing.T) {
 	expectRows(t, dir, "select purchases_10m from purchases_10m", "2")
 }
 
-// TestStreamFirstBatchKeepsOpenWindowsOnly: a model's first events (its
-// retained events table empty) build its windows from the batch directly
+// TestStreamFirstBatchKeepsOpenWindowsOnly: a model's first events (no
+// retained events table yet) build its windows from the batch directly
 // and retain only the events of windows still open, as a first batch that
 // retained every event and trimmed the final ones did; a later batch then
 // recomputes an open window from them.

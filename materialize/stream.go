@@ -52,12 +52,15 @@ type StreamBatch struct {
 	// EventTimeType is the DuckDB type of the EventTime column (e.g.
 	// TIMESTAMP, DATE); TIMESTAMP when empty.
 	EventTimeType string
-	// Fresh, with a watermark, says the retained events table holds no
-	// event before this batch (a model's first events, a full refresh):
-	// the batch's new events are all the model's events, so step 2 reads
-	// them where step 1 put them and step 3 keeps those of open windows,
-	// instead of step 1 retaining every event for step 3 to delete most
-	// of them (a first build from a landing folder of ten million events).
+	// Fresh, with a watermark, says the retained events table does not
+	// exist before this batch (a model's first events, a full refresh):
+	// the batch's new events are all the model's events, in the shape
+	// step 1 creates the table in, so step 2 reads them where step 1 put
+	// them and step 3 keeps those of open windows, instead of step 1
+	// retaining every event for step 3 to delete most of them (a first
+	// build from a landing folder of ten million events). A table that
+	// exists, even empty, has its own column types, which events take on
+	// being retained: it is not Fresh.
 	Fresh bool
 }
 
@@ -88,13 +91,12 @@ func (b StreamBatch) events() string {
 	return b.StreamRetained()
 }
 
-// StreamRetainedQueries returns the queries telling whether the retained
-// events table exists (a count of tables, 0 or 1) and, when it does, how
-// many events it holds: a batch is Fresh when it is missing or empty.
-func (b StreamBatch) StreamRetainedQueries() (exists, count string) {
-	return "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name = " +
-			quoteString("stream:"+b.Schema+"."+b.Name),
-		"SELECT count(*) FROM " + b.StreamRetained()
+// StreamRetainedExists returns the query counting the model's retained
+// events tables in the current database (0 or 1): a batch is Fresh when
+// there is none.
+func (b StreamBatch) StreamRetainedExists() string {
+	return "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'elt_state' AND table_name = " +
+		quoteString("stream:"+b.Schema+"."+b.Name)
 }
 
 // StreamDrop returns the statements a full refresh starts with: the

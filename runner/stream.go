@@ -236,7 +236,7 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 			return nil
 		}
 		if sb.Watermark {
-			fresh, err := retainedEmpty(ctx, tx, sb)
+			fresh, err := retainedMissing(ctx, tx, sb)
 			if err != nil {
 				return err
 			}
@@ -477,23 +477,17 @@ func windowStart(ctx context.Context, q querier, sb materialize.StreamBatch, t t
 	return known, nil
 }
 
-// retainedEmpty reports whether the model's retained events table is
-// missing or empty: the batch is then Fresh.
-func retainedEmpty(ctx context.Context, q querier, sb materialize.StreamBatch) (bool, error) {
-	exists, count := sb.StreamRetainedQueries()
-	for _, query := range []string{exists, count} {
-		res, err := q.Query(ctx, query)
-		if err != nil {
-			return false, err
-		}
-		if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
-			return false, fmt.Errorf("retained events of %s: unexpected result %v", sb.StreamTarget(), res.Rows)
-		}
-		if toInt(res.Rows[0][0]) == 0 {
-			return true, nil
-		}
+// retainedMissing reports whether the model's retained events table does
+// not exist: the batch is then Fresh.
+func retainedMissing(ctx context.Context, q querier, sb materialize.StreamBatch) (bool, error) {
+	res, err := q.Query(ctx, sb.StreamRetainedExists())
+	if err != nil {
+		return false, err
 	}
-	return false, nil
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		return false, fmt.Errorf("retained events of %s: unexpected result %v", sb.StreamTarget(), res.Rows)
+	}
+	return toInt(res.Rows[0][0]) == 0, nil
 }
 
 // laterOf returns the later of a and b, a zero time counting as earliest.
