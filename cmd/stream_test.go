@@ -616,3 +616,32 @@ func TestStreamFirstBatchKeepsOpenWindowsOnly(t *testing.T) {
 2 10:20 2 10 2`)
 	expectRows(t, dir, `select count(*), min(event_ts) from elt_state."stream:main.purchases_10m"`, "3 10:25")
 }
+
+// TestStreamFreshIgnoresAttachedState: another attached database holding
+// a model of the same name, and its retained events, is not this one's:
+// the model's first run here builds it (it once counted the other table's
+// rows as its own and failed).
+func TestStreamFreshIgnoresAttachedState(t *testing.T) {
+	prod := streamProject(t, "")
+	land(t, prod, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 45, 2})
+	mustElt(t, prod, "stream", "--once")
+	expectRows(t, prod, `select count(*) from elt_state."stream:main.purchases_10m"`, "1")
+
+	dev := streamProject(t, "")
+	p := filepath.Join(dev, "project.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := fmt.Sprintf("on-run-start:\n  - \"ATTACH '%s' AS prod (READ_ONLY)\"\n", filepath.Join(prod, "target", "streams.duckdb"))
+	if err := os.WriteFile(p, append(b, hook...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	land(t, dev, "001.jsonl", [3]int{1, 0, 5}, [3]int{1, 3, 5}, [3]int{2, 25, 4}, [3]int{1, 45, 2})
+	mustElt(t, dev, "run")
+	expectRows(t, dev, windowsQuery, `
+1 10:00 2 10 1
+1 10:40 1 2 1
+2 10:20 1 4 1`)
+	expectRows(t, dev, `select count(*) from elt_state."stream:main.purchases_10m"`, "2")
+}

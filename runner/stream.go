@@ -368,7 +368,8 @@ func (s *StreamModel) load(ctx context.Context, c *warehouse.Conn) error {
 		return err
 	}
 	schema, name := schemaOf(s.Node), nameOf(s.Node)
-	n, err := scalarInt(ctx, c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = "+
+	// In this database: an attached one may hold a table of that name.
+	n, err := scalarInt(ctx, c, "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = "+
 		warehouse.QuoteString(schema)+" AND table_name = "+warehouse.QuoteString(name)+" AND table_type = 'BASE TABLE'")
 	if err != nil {
 		return err

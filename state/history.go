@@ -170,7 +170,7 @@ func History(ctx context.Context, db DB, job string, limit int) ([]RunRecord, er
 // hasHistory reports whether the database has the run_history table.
 func hasHistory(ctx context.Context, db DB) (bool, error) {
 	var n int
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'elt_state' AND table_name IN ('run_history', 'invocations')`).Scan(&n)
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'elt_state' AND table_name IN ('run_history', 'invocations')`).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read run history: %w", err)
 	}
