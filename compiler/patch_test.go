@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elt-dev/elt/bench/gen"
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/project"
@@ -41,7 +42,8 @@ var patchEdits = []patchEdit{
 }
 
 // TestPatchEqualsCompile edits every model of every error-free golden
-// project and of the example project, one edit at a time, and checks that
+// project, of the example project and of a small generated one (as the
+// benchmarks generate), one edit at a time, and checks that
 // Patch of the previous compile gives exactly what a full compile of the
 // edited project gives (manifest.json bytes and diagnostics), or gives up;
 // edits that change a model's configuration must make it give up, and the
@@ -52,6 +54,13 @@ func TestPatchEqualsCompile(t *testing.T) {
 		t.Fatalf("no golden cases: %v", err)
 	}
 	dirs = append(dirs, "../project.yaml")
+	// The benchmarks' generated project: fan-in and fan-out, a macro call
+	// in every model, YAML docs and tests on a share of them.
+	genDir := filepath.Join(t.TempDir(), "generated")
+	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
+		t.Fatal(err)
+	}
+	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
 	patched, tried := map[string]int{}, map[string]int{}
 	for _, pf := range dirs {
 		src := filepath.Dir(pf)
