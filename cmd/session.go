@@ -363,9 +363,9 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		query = func(sql string) (any, error) { return q(sql) }
 	}
 	done = timings.Start("partial parse: lookup")
-	r := partialparse.Lookup(s.targetDir, in, opts.Env, opts.Existing, query)
+	r, patch := partialparse.Find(s.targetDir, in, opts.Env, opts.Existing, query)
 	done()
-	if r != nil {
+	if r != nil && !patch {
 		s.reused = r
 		m := r.Manifest
 		m.Metadata.ProjectDir = s.proj.Dir
@@ -373,9 +373,6 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		m.Metadata.GeneratedAt = opts.RunStartedAt.UTC().Format(time.RFC3339)
 		return m, r.Warnings
 	}
-	done = timings.Start("partial parse: lookup to patch")
-	r = partialparse.LookupPatch(s.targetDir, in, opts.Env, opts.Existing, query)
-	done()
 	if r != nil {
 		// The CLI gives the compiler no Log (log() output is dropped), so
 		// a patch given up prints nothing the full compile prints again.

@@ -268,57 +268,68 @@ type Reuse struct {
 // again, last, only when everything else matched. Any doubt gives nil.
 func Lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) *Reuse {
-	return lookup(targetDir, in, env, exists, query, false)
+	if r, patch := Find(targetDir, in, env, exists, query); !patch {
+		return r
+	}
+	return nil
 }
 
 // LookupPatch returns the compile recorded in targetDir when in differs
-// from its inputs only in the text of model files (the same ModelKey) and
+// from its inputs at most in the text of model files (the same ModelKey) and
 // everything else Lookup checks holds: compiler.Patch can bring it up to
 // date by rendering the changed models again.
 func LookupPatch(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) *Reuse {
-	return lookup(targetDir, in, env, exists, query, true)
+	r, _ := Find(targetDir, in, env, exists, query)
+	return r
 }
 
-func lookup(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
-	query func(string) (any, error), patch bool) *Reuse {
+// Find is Lookup and LookupPatch at once, reading the record once: it
+// returns the recorded compile and whether it must be patched (only model
+// text differs) rather than reused as it is; nil when neither holds.
+func Find(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
+	query func(string) (any, error)) (r *Reuse, patch bool) {
 	if in.Volatile != "" || in.Key == "" {
-		return nil
+		return nil, false
 	}
 	raw, err := os.ReadFile(filepath.Join(targetDir, FileName))
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	var rec record
 	if json.Unmarshal(raw, &rec) != nil || rec.Format != format {
-		return nil
+		return nil, false
 	}
-	if patch && (in.ModelKey == "" || rec.ModelKey != in.ModelKey) || !patch && rec.Key != in.Key {
-		return nil
+	switch {
+	case rec.Key == in.Key:
+	case in.ModelKey != "" && rec.ModelKey == in.ModelKey:
+		patch = true
+	default:
+		return nil, false
 	}
 	if env == nil {
 		env = os.LookupEnv
 	}
 	for name, want := range rec.Env {
 		if v, ok := env(name); ok != want.Set || v != want.Value {
-			return nil
+			return nil, false
 		}
 	}
 	for rel, want := range rec.Relations {
 		if (exists != nil && exists(rel)) != want {
-			return nil
+			return nil, false
 		}
 	}
 	manifestPath := filepath.Join(targetDir, "manifest.json")
 	if id, err := statID(manifestPath); err != nil || id != rec.Manifest {
-		return nil
+		return nil, false
 	}
 	bodyPath := filepath.Join(targetDir, BodyName)
 	if id, err := statID(bodyPath); err != nil || id != rec.Body {
-		return nil
+		return nil, false
 	}
 	if !hasAt(manifestPath, rec.MetadataAt, rec.Metadata) {
-		return nil
+		return nil, false
 	}
 	queries := make([]string, 0, len(rec.Queries))
 	for sql := range rec.Queries {
@@ -328,21 +339,21 @@ func lookup(targetDir string, in Inputs, env func(string) (string, bool), exists
 	for _, sql := range queries {
 		want := rec.Queries[sql]
 		if query == nil {
-			return nil
+			return nil, false
 		}
 		res, err := query(sql)
 		if err != nil {
-			return nil
+			return nil, false
 		}
 		if got, err := resultDigest(res); err != nil || got != want {
-			return nil
+			return nil, false
 		}
 	}
 	m, err := decodeBody(bodyPath)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	return &Reuse{Manifest: m, Warnings: rec.Warnings, rec: rec}
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, rec: rec}, patch
 }
 
 // Recorder returns a Recorder holding what r's compile recorded, for a
