@@ -17,18 +17,20 @@ import (
 // env_var() values, relations and run_query() rows (partialparse checks
 // all of that). warnings are that compile's warnings.
 //
-// The result is what Compile would return, and how many models of the
-// manifest were rendered again (disabled models are rendered too, to see
-// whether they still are); or m is nil and the caller compiles in full. Patch gives up whenever a changed model could change
-// anything beyond its own node: when its configuration or relation
-// differs from before (other models' SQL renders its relation, its
-// event_time, its materialization), when it is or was ephemeral (others
-// inline it) or disabled, when it is a snapshot (an invariant test embeds
-// its SELECT), when it refs an ephemeral model, when a unit test tests it
-// or gives it as an input, and when it or the graph has any error (a full compile
-// reports every error at once). Otherwise the other nodes' compiled SQL
-// does not depend on the changed text: only the changed nodes, the graph's
-// edges and the warnings of the changed files are new.
+// The result is what Compile would return, with how many of the
+// manifest's models were rendered again (disabled models are rendered
+// too, to see whether they still are, but not counted); or m is nil and
+// the caller compiles in full. Patch gives up whenever a changed model
+// could change anything beyond its own node: when its configuration or
+// relation differs from before (other models' SQL renders its relation,
+// its event_time, its materialization), when it is or was ephemeral
+// (others inline it) or disabled, when it is a snapshot (an invariant test
+// embeds its SELECT), when it refs an ephemeral model, when a unit test
+// tests it or gives it as an input, and when it or the graph has any
+// error (a full compile reports every error at once). Otherwise the other
+// nodes' compiled SQL does not depend on the changed text: only the
+// changed nodes, the graph's edges and the warnings of the changed files
+// are new.
 //
 // prev's unchanged nodes are shared with the result; prev's node map is
 // not modified.
@@ -54,17 +56,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		u.node = old
 		u.rel = modelRelation(old)
 	}
-	// A unit test renders the model it tests and names the relations of
-	// its given inputs, disabled models' too.
-	inUnitTest := map[string]bool{}
-	for _, ut := range p.UnitTests {
-		inUnitTest[ut.Model] = true
-		for _, g := range ut.Given {
-			if key, ok := givenKey(g.Input); ok && strings.HasPrefix(key, "ref:") {
-				inUnitTest[strings.TrimPrefix(key, "ref:")] = true
-			}
-		}
-	}
+	inUnitTest := unitTestModels(p.UnitTests)
 	for _, u := range changed {
 		if inUnitTest[u.node.Name] {
 			return nil, nil, 0
@@ -128,12 +120,38 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		return nil, nil, 0
 	}
 
-	// The warnings at the files rendered again are this compile's, the
-	// others the last one's (this one's preparation found them again).
+	diags = c.patchedDiagnostics(warnings, changed)
+	if diags.HasErrors() {
+		return nil, nil, 0
+	}
+	return m, diags, len(live)
+}
+
+// unitTestModels names the models unit tests render (the model each
+// tests) or name the relation of (their given ref() inputs, disabled
+// models' too).
+func unitTestModels(tests []*project.UnitTest) map[string]bool {
+	names := map[string]bool{}
+	for _, ut := range tests {
+		names[ut.Model] = true
+		for _, g := range ut.Given {
+			if key, ok := givenKey(g.Input); ok && strings.HasPrefix(key, "ref:") {
+				names[strings.TrimPrefix(key, "ref:")] = true
+			}
+		}
+	}
+	return names
+}
+
+// patchedDiagnostics returns a patch's diagnostics, sorted: the warnings
+// at the files rendered again are this compile's, the others the last
+// compile's (the warnings of this one's preparation are among them).
+func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit) diag.List {
 	again := map[string]bool{}
 	for _, u := range changed {
 		again[u.file.Path] = true
 	}
+	var diags diag.List
 	for _, w := range warnings {
 		if !again[w.Pos.File] {
 			diags.Add(w)
@@ -147,11 +165,8 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for _, u := range changed {
 		diags.Append(u.diags)
 	}
-	if diags.HasErrors() {
-		return nil, nil, 0
-	}
 	diags.Sort()
-	return m, diags, len(live)
+	return diags
 }
 
 // dependsOnItself reports whether node id of m depends on itself through
