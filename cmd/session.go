@@ -437,10 +437,7 @@ func (s *session) writeArtifacts() error {
 	var prior *manifest.Prior
 	var changed []manifest.NodeID // nil: every compiled file is checked
 	if r := s.patchedFrom; r != nil {
-		var f *os.File
-		if prior, f = r.Prior(s.targetDir, s.man); f != nil {
-			defer f.Close()
-		}
+		prior = r.Prior(s.targetDir, s.man) // WriteArtifacts closes its file
 		changed = []manifest.NodeID{}
 		for id, n := range s.man.Nodes {
 			if r.Manifest.Nodes[id] != n {

@@ -161,20 +161,7 @@ func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			encode := func(v any) ([]byte, error) {
-				buf.Reset()
-				if err := enc.Encode(v); err != nil {
-					return nil, err
-				}
-				out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-				if !holdsOpaque(reflect.ValueOf(v)) {
-					return out, nil
-				}
-				return canonicalObject(out)
-			}
+			encode := newSortedEncoder().encode
 			for {
 				r := int(next.Add(1) - 1)
 				if r >= runs {
@@ -231,10 +218,9 @@ func EncodeChunks(m *Manifest, prior *Prior) (*Encoded, error) {
 }
 
 // copyMembers appends to out the members of the longest prefix of ids
-// that prior holds unchanged and one after another (a comma apart), each
-// with a plain key,
-// reading them at once, records their lengths in lengths, and returns how
-// many it appended. fits is false, and nothing appended, when a member
+// that prior holds unchanged, each with a plain key and one after another
+// (a comma apart), reading them at once, records their lengths in
+// lengths, and returns how many it appended. fits is false, and nothing appended, when a member
 // read does not begin with its node's key or end its object: the spans do
 // not describe the file.
 func copyMembers(prior *Prior, ids []NodeID, out *[]byte, lengths []int) (n int, fits bool) {
@@ -307,15 +293,38 @@ func encodeCanonical(v any) ([]byte, error) {
 // values whose order encoding/json does not get right (holdsOpaque): a
 // rare node, at a cost only to it.
 func encodeSorted(v any) ([]byte, error) {
-	enc, err := encodeCanonical(v)
-	if err != nil || !holdsOpaque(reflect.ValueOf(v)) {
-		return enc, err
-	}
-	sorted, err := canonicalObject(bytes.TrimSuffix(enc, []byte("\n")))
+	b, err := newSortedEncoder().encode(v)
 	if err != nil {
 		return nil, err
 	}
-	return append(sorted, '\n'), nil
+	return append(b, '\n'), nil
+}
+
+// sortedEncoder encodes values as encodeSorted does, without the final
+// newline, reusing one buffer: what encode returns is valid until its
+// next call.
+type sortedEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newSortedEncoder() *sortedEncoder {
+	s := &sortedEncoder{}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+func (s *sortedEncoder) encode(v any) ([]byte, error) {
+	s.buf.Reset()
+	if err := s.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	out := bytes.TrimSuffix(s.buf.Bytes(), []byte("\n"))
+	if !holdsOpaque(reflect.ValueOf(v)) {
+		return out, nil
+	}
+	return canonicalObject(out)
 }
 
 // canonicalObject returns the compact JSON value src with the members of

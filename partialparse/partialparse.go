@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -240,7 +241,11 @@ func statID(p string) (fileID, error) {
 	if err != nil {
 		return fileID{}, err
 	}
-	return fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi)}, nil
+	return idOf(fi), nil
+}
+
+func idOf(fi os.FileInfo) fileID {
+	return fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi)}
 }
 
 func init() {
@@ -359,28 +364,19 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 // Recorder returns a Recorder holding what r's compile recorded, for a
 // compile that patches r: its record must hold what either rendering read.
 func (r *Reuse) Recorder() *Recorder {
-	rec := &Recorder{env: map[string]envValue{}, relations: map[string]bool{}, queries: map[string]string{}}
-	for k, v := range r.rec.Env {
-		rec.env[k] = v
-	}
-	for k, v := range r.rec.Relations {
-		rec.relations[k] = v
-	}
-	for k, v := range r.rec.Queries {
-		rec.queries[k] = v
-	}
-	return rec
+	return &Recorder{env: maps.Clone(r.rec.Env), relations: maps.Clone(r.rec.Relations), queries: maps.Clone(r.rec.Queries)}
 }
 
 // Prior opens manifest.json in targetDir, as r's compile left it, for a
 // patched compile to copy the members of the nodes it shares with r's
 // (see manifest.Prior): m is the patched manifest, whose unchanged nodes
 // are r's own. It returns nil when the record has no member lengths, or
-// they do not fit r's nodes. Close the returned file after encoding.
-func (r *Reuse) Prior(targetDir string, m *manifest.Manifest) (*manifest.Prior, *os.File) {
+// they do not fit r's nodes or the file. The Prior's File is an *os.File,
+// to close after encoding (compiler.WriteArtifacts does).
+func (r *Reuse) Prior(targetDir string, m *manifest.Manifest) *manifest.Prior {
 	raw, err := base64.StdEncoding.DecodeString(r.rec.NodeMembers)
 	if err != nil || len(raw) == 0 {
-		return nil, nil
+		return nil
 	}
 	ids := r.Manifest.IDs()
 	spans := make(map[manifest.NodeID][2]int64, len(ids))
@@ -388,34 +384,28 @@ func (r *Reuse) Prior(targetDir string, m *manifest.Manifest) (*manifest.Prior, 
 	for _, id := range ids {
 		n, k := binary.Uvarint(raw)
 		if k <= 0 || n > uint64(r.rec.Manifest.Size) {
-			return nil, nil
+			return nil
 		}
 		raw = raw[k:]
 		spans[id] = [2]int64{at, at + int64(n)}
 		at += int64(n) + 1
 	}
 	if len(raw) != 0 || at-1 > r.rec.Manifest.Size {
-		return nil, nil
+		return nil
 	}
 	// The file the record describes: the one Lookup checked, unless
 	// another elt replaced it since.
 	f, err := os.Open(filepath.Join(targetDir, "manifest.json"))
 	if err != nil {
-		return nil, nil
+		return nil
 	}
-	fi, err := f.Stat()
-	if err != nil || (fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi)}) != r.rec.Manifest {
+	if fi, err := f.Stat(); err != nil || idOf(fi) != r.rec.Manifest || !holdsAt(f, r.rec.MetadataAt, r.rec.Metadata) {
 		f.Close()
-		return nil, nil
-	}
-	md := make([]byte, len(r.rec.Metadata))
-	if _, err := f.ReadAt(md, int64(r.rec.MetadataAt)); err != nil || string(md) != r.rec.Metadata {
-		f.Close()
-		return nil, nil
+		return nil
 	}
 	prev := r.Manifest.Nodes
 	same := func(id manifest.NodeID) bool { n := m.Nodes[id]; return n != nil && n == prev[id] }
-	return &manifest.Prior{File: f, Spans: spans, Same: same}, f
+	return &manifest.Prior{File: f, Spans: spans, Same: same}
 }
 
 // hasAt reports whether the file at p holds want at offset at.
@@ -425,8 +415,13 @@ func hasAt(p string, at int, want string) bool {
 		return false
 	}
 	defer f.Close()
+	return holdsAt(f, at, want)
+}
+
+// holdsAt reports whether r holds want at offset at.
+func holdsAt(r io.ReaderAt, at int, want string) bool {
 	got := make([]byte, len(want))
-	if _, err := f.ReadAt(got, int64(at)); err != nil {
+	if _, err := r.ReadAt(got, int64(at)); err != nil {
 		return false
 	}
 	return string(got) == want

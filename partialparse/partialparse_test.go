@@ -329,11 +329,11 @@ func TestPriorSpans(t *testing.T) {
 			t.Fatalf("%s: no patchable record", what)
 		}
 		r.Manifest.Metadata.InvocationID = invocationID // what the file says
-		prior, f := r.Prior(target, r.Manifest)
+		prior := r.Prior(target, r.Manifest)
 		if prior == nil {
 			t.Fatalf("%s: no prior", what)
 		}
-		defer f.Close()
+		defer prior.File.(io.Closer).Close()
 		file, err := os.ReadFile(filepath.Join(target, "manifest.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -389,7 +389,7 @@ func TestPriorSpans(t *testing.T) {
 		if r == nil {
 			t.Fatal("the tampered record is not patchable")
 		}
-		if prior, _ := r.Prior(target, r.Manifest); prior != nil {
+		if prior := r.Prior(target, r.Manifest); prior != nil {
 			t.Fatalf("a prior from member lengths %v", lengths)
 		}
 	}
@@ -403,7 +403,7 @@ func TestPriorSpans(t *testing.T) {
 	if err := os.Chtimes(p, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if prior, _ := r.Prior(target, r.Manifest); prior != nil {
+	if prior := r.Prior(target, r.Manifest); prior != nil {
 		t.Fatal("a prior from a manifest.json changed since the lookup")
 	}
 }

@@ -116,12 +116,8 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 	if len(inc) == 0 && len(exc) == 0 {
 		return &Result{IDs: m.IDs()}, nil // every node (IDs is sorted)
 	}
-	// The graph is built only for a selector, and then once.
-	graph := func() *dag.Graph {
-		if g == nil {
-			g = Graph(m)
-		}
-		return g
+	if g == nil {
+		g = Graph(m)
 	}
 	x := newMatcher(m, state)
 	res := &Result{}
@@ -133,7 +129,7 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 		}
 	}
 	for _, t := range inc {
-		s := x.term(graph(), t)
+		s := x.term(g, t)
 		if len(s) == 0 {
 			res.Unmatched = append(res.Unmatched, t.raw)
 		}
@@ -141,7 +137,7 @@ func Resolve(m *manifest.Manifest, g *dag.Graph, include, exclude []string, stat
 	}
 	excluded := set{}
 	for _, t := range exc {
-		excluded.addAll(x.term(graph(), t))
+		excluded.addAll(x.term(g, t))
 	}
 	for id := range excluded {
 		delete(selected, id)
