@@ -208,7 +208,7 @@ func TestPartialParsePatch(t *testing.T) {
 		"models/m.yml":   "models:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
 		"models/v.sql":   "select '{{ env_var(\"ELT_PP_V\", \"unset\") }}' as v",
 	})
-	const patchedMessage = "rendering again only the 1 model that changed"
+	const patchedMessage = "rendering again only the 1 model whose SQL or properties file changed"
 	step := func(what, want string) string {
 		t.Helper()
 		out := mustElt(t, dir, "compile")
@@ -271,6 +271,32 @@ func TestPartialParsePatch(t *testing.T) {
 	if out := mustElt(t, dir, "run"); !strings.Contains(out, "PASS=5") {
 		t.Fatalf("run after a patch:\n%s", out)
 	}
+
+	// A properties file describing models only: the models it describes
+	// are rendered again and their tests made again.
+	yml := filepath.Join(dir, "models", "m.yml")
+	editFile(t, yml, "data_tests: [not_null]", "data_tests: [not_null, unique]")
+	step("b's tests changed", patchedMessage)
+	if got, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.yml", "unique_b_id.sql")); err != nil ||
+		!strings.Contains(string(got), "group by id") {
+		t.Fatalf("unique_b_id = %s (%v)", got, err)
+	}
+	sameAsFull("b's tests")
+	if out := mustElt(t, dir, "build"); !strings.Contains(out, "PASS=7") {
+		t.Fatalf("build after a patch of properties:\n%s", out)
+	}
+	editFile(t, yml, "  - name: b\n", "  - name: b\n    description: patched\n")
+	step("b's description changed", patchedMessage)
+	sameAsFull("b's description")
+	editFile(t, yml, "data_tests: [not_null, unique]", "data_tests: [not_null]")
+	step("b's test removed", patchedMessage)
+	sameAsFull("b's test removed")
+	// A source (as seeds and unit tests) has dependants: every change of
+	// a file that describes one compiles everything.
+	editFile(t, yml, "models:\n", "sources:\n  - name: raw\n    tables:\n      - name: t\nmodels:\n")
+	step("a source added", "")
+	editFile(t, yml, "description: patched", "description: patched again")
+	step("a file with a source changed", "")
 
 	editFile(t, filepath.Join(dir, "models", "e.sql"), "select 2", "select 22")
 	step("an ephemeral model changed", "")

@@ -378,7 +378,7 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		// a patch given up prints nothing the full compile prints again.
 		done = timings.Start("partial parse: patch")
 		rec := r.Recorder()
-		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings)
+		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings, r.ChangedProps)
 		done()
 		if m != nil {
 			s.patched, s.patchedFrom = rendered, r

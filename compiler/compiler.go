@@ -83,6 +83,9 @@ type compilation struct {
 	// extraTests are generic tests with SQL of their own by model name
 	// (addGenericTests), expanded with the declared ones.
 	extraTests map[string][]GenericTest
+	// renamedTests counts the generated tests whose name was taken (see
+	// generateTests).
+	renamedTests int
 
 	models       map[string]*unit // by name, disabled ones included
 	modelList    []*unit          // in file order

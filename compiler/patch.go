@@ -12,31 +12,45 @@ import (
 
 // Patch compiles p by rendering again only the models whose text differs
 // from prev, the manifest of an earlier compile of the same project whose
-// inputs differed from p's only in the text of model files: the same files,
-// the same project.yaml, YAML, macros, seeds and tests, the same options,
-// env_var() values, relations and run_query() rows (partialparse checks
-// all of that). warnings are that compile's warnings.
+// inputs differed from p's only in the text of model files and of the
+// properties files changedProps names: the same files, the same
+// project.yaml, macros, seeds and tests, the same options, env_var()
+// values, relations and run_query() rows (partialparse checks all of
+// that). changedProps maps each properties file whose text changed to the
+// models it described in that compile; warnings are that compile's
+// warnings.
+//
+// The models a changed properties file describes, now or before, are
+// rendered again too, and their generic tests generated again. Patch gives
+// up when a changed properties file now holds more than models (sources,
+// seeds or unit tests: other nodes depend on them).
 //
 // The result is what Compile would return, with how many of the
 // manifest's models were rendered again (disabled models are rendered
 // too, to see whether they still are, but not counted); or m is nil and
 // the caller compiles in full. Patch gives up whenever a changed model
-// could change anything beyond its own node: when its configuration or
-// relation differs from before (other models' SQL renders its relation,
-// its event_time, its materialization), when it is or was ephemeral
-// (others inline it) or disabled, when it is a snapshot (an invariant test
-// embeds its SELECT), when it refs an ephemeral model, when a unit test
-// tests it or gives it as an input, and when it or the graph has any
-// error (a full compile reports every error at once). Otherwise the other
-// nodes' compiled SQL does not depend on the changed text: only the
-// changed nodes, the graph's edges and the warnings of the changed files
-// are new.
+// could change anything beyond its own node and its tests: when its
+// configuration or relation differs from before (other models' SQL renders
+// its relation, its event_time, its materialization), when it is or was
+// ephemeral (others inline it) or disabled, when it is a snapshot (an
+// invariant test embeds its SELECT), when it or one of its tests refs an
+// ephemeral model, when a unit test tests it or gives it as an input, when
+// a test generated again takes a name another test holds, and when it or
+// the graph has any error (a full compile reports every error at once).
+// Otherwise the other nodes' compiled SQL does not depend on the changed
+// text: only the changed nodes, their tests, the graph's edges and the
+// warnings of the changed files are new.
 //
 // prev's unchanged nodes are shared with the result; prev's node map is
 // not modified.
-func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List) (m *manifest.Manifest, diags diag.List, rendered int) {
+func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List,
+	changedProps map[string][]string) (m *manifest.Manifest, diags diag.List, rendered int) {
 	c := prepare(p, opts)
 	if c.diags.HasErrors() || len(c.models) != len(p.Models) {
+		return nil, nil, 0
+	}
+	described, ok := describedModels(p, changedProps)
+	if !ok {
 		return nil, nil, 0
 	}
 	// Models are the only nodes whose text may differ: every other node
@@ -49,7 +63,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	var changed []*unit
 	for _, u := range c.modelList {
 		old := prev.Nodes[u.node.ID]
-		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content {
+		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || described[u.node.Name] {
 			changed = append(changed, u) // a disabled model (not in prev) renders again too
 			continue
 		}
@@ -91,7 +105,12 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
+	tests, dropped, ok := c.regenerateTests(prev, live, described)
+	if !ok {
+		return nil, nil, 0
+	}
 	c.inlineEphemerals(live)
+	c.inlineEphemerals(tests)
 	if c.diags.HasErrors() {
 		return nil, nil, 0
 	}
@@ -105,8 +124,12 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for id, n := range prev.Nodes {
 		m.Nodes[id] = n
 	}
-	c.finishNodes(live)
-	for _, u := range live {
+	for _, id := range dropped {
+		delete(m.Nodes, id)
+	}
+	done := append(append([]*unit(nil), live...), tests...)
+	c.finishNodes(done)
+	for _, u := range done {
 		m.Nodes[u.node.ID] = u.node
 	}
 	m.BuildChildren()
@@ -120,11 +143,130 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		return nil, nil, 0
 	}
 
-	diags = c.patchedDiagnostics(warnings, changed)
+	diags = c.patchedDiagnostics(warnings, changed, changedProps)
 	if diags.HasErrors() {
 		return nil, nil, 0
 	}
 	return m, diags, len(live)
+}
+
+// describedModels names the models the changed properties files describe
+// in p or described before (changedProps), or gives ok false when one of
+// those files now holds more than models.
+func describedModels(p *project.Project, changedProps map[string][]string) (names map[string]bool, ok bool) {
+	if len(changedProps) == 0 {
+		return nil, true
+	}
+	changed := func(file string) bool { _, ok := changedProps[file]; return ok }
+	for _, s := range p.Sources {
+		if changed(s.File) {
+			return nil, false
+		}
+	}
+	for _, u := range p.UnitTests {
+		if changed(u.File) {
+			return nil, false
+		}
+	}
+	for _, sp := range p.SeedProps {
+		if changed(sp.File) {
+			return nil, false
+		}
+	}
+	names = map[string]bool{}
+	for _, models := range changedProps {
+		for _, name := range models {
+			names[name] = true
+		}
+	}
+	for name, mp := range p.ModelProps {
+		if changed(mp.File) {
+			names[name] = true
+		}
+	}
+	return names, true
+}
+
+// regenerateTests makes and renders again the generic tests of the live
+// models whose properties may have changed (described), in Compile's
+// order, and lists prev's tests of those models, which they replace. ok
+// is false when the patch must give up: a test fails, refs an ephemeral
+// model, or takes (or, dropped, may have given) a name another test
+// holds, which a full compile could settle otherwise.
+func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, described map[string]bool) (tests []*unit, dropped []manifest.NodeID, ok bool) {
+	if len(described) == 0 {
+		return nil, nil, true
+	}
+	var owners []testOwner
+	owned := map[manifest.NodeID]bool{}
+	for _, u := range live {
+		if described[u.node.Name] {
+			owners = append(owners, c.modelOwner(u))
+			owned[u.node.ID] = true
+		}
+	}
+	// The names Compile's expandTests starts from (every singular test,
+	// disabled ones too) and those of the tests kept.
+	seen := map[string]diag.Pos{}
+	for _, u := range c.tests {
+		seen[u.node.Name] = u.node.Pos
+	}
+	renamedFrom := map[string]bool{} // what a kept test's name may have been made unique from
+	for _, id := range prev.IDs() {
+		n := prev.Nodes[id]
+		if n.ResourceType != manifest.Test {
+			continue
+		}
+		if n.TestInfo != nil && n.TestInfo.TestType == "generic" && owned[n.TestInfo.AttachedNode] {
+			dropped = append(dropped, id)
+			continue
+		}
+		seen[n.Name] = n.Pos
+		if prefix, ok := hashedPrefix(n.Name); ok {
+			renamedFrom[prefix] = true
+		}
+	}
+	for _, id := range dropped {
+		if renamedFrom[hashPrefix(prev.Nodes[id].Name)] {
+			return nil, nil, false // a kept test may have been renamed for its sake
+		}
+	}
+	tests = c.generateTests(owners, seen)
+	if c.renamedTests > 0 {
+		return nil, nil, false
+	}
+	c.parallel(len(tests), func(i int) { c.renderTest(tests[i]) })
+	for _, u := range tests {
+		if u.failed || c.refsEphemeral(u) {
+			return nil, nil, false
+		}
+		u.tpl = nil
+	}
+	return tests, dropped, true
+}
+
+// hashPrefix is the part hashName keeps of a name, with the underscore
+// before the hash.
+func hashPrefix(name string) string {
+	if len(name) > maxTestName-11 {
+		name = name[:maxTestName-11]
+	}
+	return strings.TrimRight(name, "_") + "_"
+}
+
+// hashedPrefix returns the part of name before a hash hashName appended
+// (with its underscore), if name may be one hashName made.
+func hashedPrefix(name string) (string, bool) {
+	const hashLen = 10
+	if len(name) < hashLen+2 || name[len(name)-hashLen-1] != '_' {
+		return "", false
+	}
+	for _, r := range name[len(name)-hashLen:] {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return "", false
+		}
+	}
+	return name[:len(name)-hashLen], true
 }
 
 // unitTestModels names the models unit tests render (the model each
@@ -144,12 +286,17 @@ func unitTestModels(tests []*project.UnitTest) map[string]bool {
 }
 
 // patchedDiagnostics returns a patch's diagnostics, sorted: the warnings
-// at the files rendered again are this compile's, the others the last
-// compile's (the warnings of this one's preparation are among them).
-func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit) diag.List {
+// at the files rendered again and at the changed properties files (where
+// the tests generated again are declared) are this compile's, the others
+// the last compile's (the warnings of this one's preparation are among
+// them).
+func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit, changedProps map[string][]string) diag.List {
 	again := map[string]bool{}
 	for _, u := range changed {
 		again[u.file.Path] = true
+	}
+	for file := range changedProps {
+		again[file] = true
 	}
 	var diags diag.List
 	for _, w := range warnings {

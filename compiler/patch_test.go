@@ -111,7 +111,7 @@ func TestPatchEqualsCompile(t *testing.T) {
 					if errs.HasErrors() {
 						t.Fatalf("the edit breaks loading: %v", errs.Err())
 					}
-					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags))
+					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags), nil)
 					// A model disabled before may take any edit that keeps it so.
 					if e.patches != nil && prev.Nodes[manifest.ModelID(f.Name)] != nil && (got != nil) != *e.patches {
 						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
@@ -278,7 +278,7 @@ func TestPatchWarnings(t *testing.T) {
 	}
 	kept := diag.Warnf(diag.Pos{File: "models/other.yml", Line: 2}, "kept")
 	warnings := diag.List{diag.Warnf(diag.Pos{File: edited.Path, Line: 1}, "of the old text"), kept}
-	m, got, rendered := Patch(p, fixedOptions(), prev, warnings)
+	m, got, rendered := Patch(p, fixedOptions(), prev, warnings, nil)
 	if m == nil || rendered != 1 {
 		t.Fatalf("not patched (rendered %d)", rendered)
 	}

@@ -71,8 +71,7 @@ func (c *compilation) expandTests() []*unit {
 	var owners []testOwner
 	for _, u := range c.modelList {
 		if u.node.Config.Enabled && !u.failed {
-			owners = append(owners, testOwner{node: u.node, model: "ref('" + u.node.Name + "')", label: u.node.Name,
-				extra: c.extraTests[u.node.Name]})
+			owners = append(owners, c.modelOwner(u))
 		}
 	}
 	for _, name := range sortedKeys(c.seeds) {
@@ -94,6 +93,22 @@ func (c *compilation) expandTests() []*unit {
 	for _, u := range c.tests {
 		seen[u.node.Name] = u.node.Pos
 	}
+	out := c.generateTests(owners, seen)
+	c.tests = append(c.tests, out...)
+	return out
+}
+
+// modelOwner is the test owner of an enabled model's unit.
+func (c *compilation) modelOwner(u *unit) testOwner {
+	return testOwner{node: u.node, model: "ref('" + u.node.Name + "')", label: u.node.Name, extra: c.extraTests[u.node.Name]}
+}
+
+// generateTests makes, in order, the units of the tests declared on owners
+// and their columns, and of their extra tests. seen maps the names of the
+// project's other tests to their positions; each new test's name is added.
+// A name already taken is made unique (and counted in c.renamedTests),
+// unless the test names itself: that is an error.
+func (c *compilation) generateTests(owners []testOwner, seen map[string]diag.Pos) []*unit {
 	var out []*unit
 	add := func(o testOwner, spec manifest.TestSpec, column string) {
 		u := c.testUnit(o, spec, column, seen)
@@ -116,7 +131,6 @@ func (c *compilation) expandTests() []*unit {
 			}
 		}
 	}
-	c.tests = append(c.tests, out...)
 	return out
 }
 
@@ -186,6 +200,7 @@ func (c *compilation) testUnit(o testOwner, spec manifest.TestSpec, column strin
 			return nil
 		}
 		name = hashName(name+"_"+pos.String(), name)
+		c.renamedTests++
 	}
 	seen[name] = pos
 	model := o.model

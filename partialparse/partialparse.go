@@ -22,10 +22,12 @@
 // modification time and inode, so that a reuse reads neither to check it.
 // A reuse rewrites only manifest.json's metadata, in place.
 //
-// When the only inputs that differ are the texts of model files (the
-// record's ModelKey matches), LookupPatch hands the recorded manifest to
-// compiler.Patch, which renders only the changed models again on top of it
-// or gives up, and the new record holds what both renderings read.
+// When the only inputs that differ are the texts of model files and of
+// properties files that describe models only (the record's ModelKey
+// matches), LookupPatch hands the recorded manifest to compiler.Patch,
+// which renders only the changed models (and the models the changed
+// properties files describe, now or before) again on top of it or gives
+// up, and the new record holds what both renderings read.
 package partialparse
 
 import (
@@ -60,7 +62,7 @@ const (
 )
 
 // format is the record's version: a record of another format is ignored.
-const format = 1
+const format = 2
 
 // Options are a compile's inputs besides the project's files.
 type Options struct {
@@ -76,20 +78,82 @@ type Options struct {
 type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
-	// ModelKey is Key without the content of the model files (their paths
-	// stay): two compiles of one ModelKey differ at most in model text,
-	// which compiler.Patch renders again.
+	// ModelKey is Key without the content of the model files and the
+	// properties files (their paths stay): two compiles of one ModelKey
+	// differ at most in those texts, which compiler.Patch may bring up to
+	// date. Props tells which properties files differ.
 	ModelKey string
+	// Props are the properties files by path.
+	Props map[string]PropsFile
 	// Volatile says why this compile cannot be reused, "" when it can.
 	Volatile string
+}
+
+// PropsFile is what a compile's record keeps of one properties file.
+type PropsFile struct {
+	// SHA256 is the hex SHA-256 of the file's bytes.
+	SHA256 string `json:"sha256"`
+	// Models names the models the file describes, sorted.
+	Models []string `json:"models,omitempty"`
+	// Other is set when the file holds anything but models: sources,
+	// seeds or unit tests, which a patch does not bring up to date.
+	Other bool `json:"other,omitempty"`
+}
+
+// propsFiles returns the PropsFile of each properties file of p, by path,
+// the digests taken from p.Inputs.
+func propsFiles(p *project.Project) map[string]PropsFile {
+	if len(p.PropsFiles) == 0 {
+		return nil
+	}
+	out := make(map[string]PropsFile, len(p.PropsFiles))
+	for _, path := range p.PropsFiles {
+		out[path] = PropsFile{}
+	}
+	for _, in := range p.Inputs {
+		if f, ok := out[in.Path]; ok {
+			f.SHA256 = hex.EncodeToString(in.SHA256[:])
+			out[in.Path] = f
+		}
+	}
+	for _, mp := range p.ModelProps {
+		if f, ok := out[mp.File]; ok {
+			f.Models = append(f.Models, mp.Name)
+			out[mp.File] = f
+		}
+	}
+	other := func(file string) {
+		if f, ok := out[file]; ok {
+			f.Other = true
+			out[file] = f
+		}
+	}
+	for _, sp := range p.SeedProps {
+		other(sp.File)
+	}
+	for _, s := range p.Sources {
+		other(s.File)
+	}
+	for _, u := range p.UnitTests {
+		other(u.File)
+	}
+	for path, f := range out {
+		sort.Strings(f.Models)
+		out[path] = f
+	}
+	return out
 }
 
 // Fingerprint returns the Inputs of compiling p with opts. It reads the
 // seed files (project.Load hashed the rest as it read them).
 func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
-	models := make(map[string]bool, len(p.Models))
+	// ModelKey leaves out the contents of the files a patch may take.
+	patchable := make(map[string]bool, len(p.Models)+len(p.PropsFiles))
 	for _, f := range p.Models {
-		models[f.Path] = true
+		patchable[f.Path] = true
+	}
+	for _, f := range p.PropsFiles {
+		patchable[f] = true
 	}
 	h, hm := sha256.New(), sha256.New()
 	both := io.MultiWriter(h, hm)
@@ -101,7 +165,7 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		both.Write([]byte(in.Path))
 		both.Write([]byte{0})
 		h.Write(in.SHA256[:])
-		if !models[in.Path] {
+		if !patchable[in.Path] {
 			hm.Write(in.SHA256[:])
 		}
 	}
@@ -117,7 +181,8 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		both.Write([]byte{0})
 		both.Write(sum[:])
 	}
-	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Volatile: p.Volatile}, nil
+	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Props: propsFiles(p),
+		Volatile: p.Volatile}, nil
 }
 
 // Recorder records what a compile asked of its environment. Its methods
@@ -206,13 +271,14 @@ func (r *Recorder) MarkVolatile(why string) {
 
 // record is partial_parse.json.
 type record struct {
-	Format    int                 `json:"format"`
-	Key       string              `json:"key"`
-	ModelKey  string              `json:"model_key,omitempty"`
-	Env       map[string]envValue `json:"env,omitempty"`
-	Relations map[string]bool     `json:"relations,omitempty"`
-	Queries   map[string]string   `json:"queries,omitempty"`
-	Warnings  []diag.Diagnostic   `json:"warnings,omitempty"`
+	Format    int                  `json:"format"`
+	Key       string               `json:"key"`
+	ModelKey  string               `json:"model_key,omitempty"`
+	Props     map[string]PropsFile `json:"props,omitempty"`
+	Env       map[string]envValue  `json:"env,omitempty"`
+	Relations map[string]bool      `json:"relations,omitempty"`
+	Queries   map[string]string    `json:"queries,omitempty"`
+	Warnings  []diag.Diagnostic    `json:"warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
 	Manifest fileID `json:"manifest"`
@@ -262,7 +328,11 @@ type Reuse struct {
 	Manifest *manifest.Manifest
 	// Warnings are the compile's warnings, to report again.
 	Warnings diag.List
-	rec      record
+	// ChangedProps, for a patch, are the properties files whose text
+	// differs from the recorded compile's, each with the models it
+	// described then (compiler.Patch's changedProps).
+	ChangedProps map[string][]string
+	rec          record
 }
 
 // Lookup returns the compile recorded in targetDir when it is reusable for
@@ -294,6 +364,7 @@ func LookupPatch(targetDir string, in Inputs, env func(string) (string, bool), e
 // text differs) rather than reused as it is; nil when neither holds.
 func Find(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) (r *Reuse, patch bool) {
+	var changedProps map[string][]string
 	if in.Volatile != "" || in.Key == "" {
 		return nil, false
 	}
@@ -309,6 +380,10 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 	case rec.Key == in.Key:
 	case in.ModelKey != "" && rec.ModelKey == in.ModelKey:
 		patch = true
+		var ok bool
+		if changedProps, ok = PropsChanges(rec.Props, in.Props); !ok {
+			return nil, false
+		}
 	default:
 		return nil, false
 	}
@@ -358,7 +433,34 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 	if err != nil {
 		return nil, false
 	}
-	return &Reuse{Manifest: m, Warnings: rec.Warnings, rec: rec}, patch
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, rec: rec}, patch
+}
+
+// PropsChanges returns the properties files of now whose digest differs
+// from was's, each with the models it described in was. ok is false when
+// a patch cannot take the changes: a changed file holds (or held) more
+// than models, or the two do not list the same files (ModelKey, which
+// covers the paths, rules that out unless a record is damaged).
+func PropsChanges(was, now map[string]PropsFile) (changed map[string][]string, ok bool) {
+	if len(was) != len(now) {
+		return nil, false
+	}
+	for path, f := range now {
+		old, found := was[path]
+		switch {
+		case !found:
+			return nil, false
+		case old.SHA256 == f.SHA256:
+			continue
+		case old.Other || f.Other:
+			return nil, false
+		}
+		if changed == nil {
+			changed = map[string][]string{}
+		}
+		changed[path] = old.Models
+	}
+	return changed, true
 }
 
 // Recorder returns a Recorder holding what r's compile recorded, for a
@@ -583,7 +685,7 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData *manifest.Encoded, warnings diag.List) error {
 	rec.mu.Lock()
 	volatile := rec.volatile
-	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
+	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		enc.Discard()

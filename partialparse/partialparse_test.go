@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -271,7 +273,8 @@ func TestModelKey(t *testing.T) {
 		p := &project.Project{Dir: t.TempDir(),
 			Models: []*project.SQLFile{{Path: "models/a.sql"}, {Path: "models/b.sql"}},
 			Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sum("m")}, {Path: "models/a.sql", SHA256: sum("a")},
-				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")}}}
+				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")}},
+			PropsFiles: []string{"models/s.yml"}}
 		if edit != nil {
 			edit(p)
 		}
@@ -291,7 +294,8 @@ func TestModelKey(t *testing.T) {
 		{"nothing", nil, opts, true, true},
 		{"a model's text", func(p *project.Project) { p.Inputs[1].SHA256 = sum("a2") }, opts, false, true},
 		{"a macro", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, false},
-		{"a YAML file", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, false},
+		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
+		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},
 		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
 		{"a model renamed", func(p *project.Project) { p.Models[1].Path, p.Inputs[2].Path = "models/c.sql", "models/c.sql" }, opts, false, false},
 		{"a model removed", func(p *project.Project) {
@@ -309,6 +313,42 @@ func TestModelKey(t *testing.T) {
 			if (in.Key == base.Key) != c.sameKey || (in.ModelKey == base.ModelKey) != c.sameModelKy {
 				t.Fatalf("same Key %v (want %v), same ModelKey %v (want %v)",
 					in.Key == base.Key, c.sameKey, in.ModelKey == base.ModelKey, c.sameModelKy)
+			}
+		})
+	}
+}
+
+// TestPropsChanges: the properties files whose digest changed are listed
+// with the models they described; a patch is refused when such a file
+// held or holds more than models, or the files differ.
+func TestPropsChanges(t *testing.T) {
+	was := map[string]PropsFile{
+		"models/a.yml": {SHA256: "1", Models: []string{"a", "b"}},
+		"models/s.yml": {SHA256: "2", Models: []string{"c"}, Other: true},
+	}
+	with := func(path string, f PropsFile) map[string]PropsFile {
+		now := maps.Clone(was)
+		now[path] = f
+		return now
+	}
+	cases := []struct {
+		name    string
+		now     map[string]PropsFile
+		changed map[string][]string
+		ok      bool
+	}{
+		{"nothing", was, nil, true},
+		{"a models-only file", with("models/a.yml", PropsFile{SHA256: "3", Models: []string{"a"}}), map[string][]string{"models/a.yml": {"a", "b"}}, true},
+		{"a file that now holds a source", with("models/a.yml", PropsFile{SHA256: "3", Other: true}), nil, false},
+		{"a file that held a source", with("models/s.yml", PropsFile{SHA256: "4", Models: []string{"c"}}), nil, false},
+		{"a file added", with("models/new.yml", PropsFile{SHA256: "5"}), nil, false},
+		{"a file that held a source, unchanged", with("models/s.yml", was["models/s.yml"]), nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			changed, ok := PropsChanges(was, c.now)
+			if ok != c.ok || !reflect.DeepEqual(changed, c.changed) {
+				t.Fatalf("PropsChanges = %v, %v; want %v, %v", changed, ok, c.changed, c.ok)
 			}
 		})
 	}

@@ -127,6 +127,7 @@ func Load(dir string) (*Project, diag.List) {
 	nm, nma := len(files.models), len(files.models)+len(files.macros)
 	p.Models, p.Macros, p.Tests = split(0, nm), split(nm, nma), split(nma, len(sqlFiles))
 	p.SeedFiles = files.seeds
+	p.PropsFiles = files.props
 
 	modelFiles := checkUniqueNames(files.models, "model", &errs)
 	seedFiles := checkUniqueNames(files.seeds, "seed", &errs)

@@ -39,6 +39,9 @@ type Project struct {
 	Macros    []*SQLFile // macros/**/*.sql, sorted by path
 	Tests     []*SQLFile // tests/**/*.sql, sorted by path
 	SeedFiles []string   // seeds/**/*.csv, sorted
+	// PropsFiles are the properties files: models/**/*.yml and
+	// seeds/**/*.yml (.yaml too), sorted.
+	PropsFiles []string `json:"-"`
 
 	// Properties gathered from every models/**/*.yml (and seeds/**/*.yml).
 	ModelProps map[string]*ModelProps // by model name

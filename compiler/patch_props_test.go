@@ -1,0 +1,371 @@
+package compiler
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/elt-dev/elt/bench/gen"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/partialparse"
+	"github.com/elt-dev/elt/project"
+)
+
+// propsEdit is one way of changing a properties file: edit changes the
+// parsed file (its models: entry of model, or the whole document) and
+// reports whether it applies; text, when set, changes the file's text
+// instead. patches is as patchEdit's.
+type propsEdit struct {
+	name    string
+	edit    func(doc, entry *yaml.Node, pe propsEditArgs) bool
+	text    func(text string) string
+	patches *bool
+}
+
+// propsEditArgs are what an edit may use beyond the file.
+type propsEditArgs struct {
+	undocumented string // a model no properties file describes, or ""
+	takenTest    string // the name of a test of another model, or ""
+}
+
+var propsEdits = []propsEdit{
+	{name: "comment appended", text: func(s string) string { return s + "\n# edited\n" }, patches: &yes},
+	{name: "lines shifted", text: func(s string) string { return "# edited\n\n" + s }, patches: &yes},
+	{name: "description changed", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		setKey(e, "description", scalar("edited in a patch"))
+		return true
+	}, patches: &yes},
+	{name: "column test added", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		appendColumn(e, "zz_added", seq(scalar("not_null"), mapping("accepted_values", mapping("values", seq(scalar("a"), scalar("b"))))))
+		return true
+	}, patches: &yes},
+	{name: "tests removed", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		removed := removeKeys(e, "data_tests", "tests")
+		if cols := getKey(e, "columns"); cols != nil {
+			for _, c := range cols.Content {
+				removed = removeKeys(c, "data_tests", "tests") || removed
+			}
+		}
+		return removed
+	}, patches: &yes},
+	{name: "entry removed", edit: func(doc, e *yaml.Node, _ propsEditArgs) bool {
+		models := getKey(doc, "models")
+		models.Content = slices.DeleteFunc(models.Content, func(n *yaml.Node) bool { return n == e })
+		return true
+	}}, // its configuration may go with it
+	{name: "undocumented model described", edit: func(doc, _ *yaml.Node, pe propsEditArgs) bool {
+		if pe.undocumented == "" {
+			return false
+		}
+		models := getKey(doc, "models")
+		entry := mapping("name", scalar(pe.undocumented), "description", scalar("newly described"))
+		appendColumn(entry, "id", seq(scalar("unique")))
+		models.Content = append(models.Content, entry)
+		return true
+	}, patches: &yes},
+	{name: "test repeated", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		appendColumn(e, "zz_twice", seq(scalar("not_null"), scalar("not_null")))
+		return true
+	}, patches: &no}, // the second is renamed, as a full compile may settle otherwise
+	{name: "test name taken", edit: func(_, e *yaml.Node, pe propsEditArgs) bool {
+		if pe.takenTest == "" {
+			return false
+		}
+		appendColumn(e, "zz_named", seq(mapping("not_null", mapping("name", scalar(pe.takenTest)))))
+		return true
+	}, patches: &no},
+	{name: "tags in YAML", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		setKey(e, "config", mapping("tags", seq(scalar("patched"))))
+		return true
+	}, patches: &no},
+	{name: "source added", edit: func(doc, _ *yaml.Node, _ propsEditArgs) bool {
+		src := mapping("name", scalar("zz_patched"), "tables", seq(mapping("name", scalar("t"))))
+		if s := getKey(doc, "sources"); s != nil {
+			s.Content = append(s.Content, src)
+		} else {
+			setKey(doc, "sources", seq(src))
+		}
+		return true
+	}, patches: &no},
+}
+
+// TestPatchPropsEqualsCompile edits every models-only properties file of
+// every error-free golden project, of the example project and of a small
+// generated one, once per model entry and edit, and checks that Patch of
+// the previous compile, given the changed files as partialparse finds
+// them, gives exactly what a full compile of the edited project gives
+// (manifest.json bytes and diagnostics), or gives up where it must.
+func TestPatchPropsEqualsCompile(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/project.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	dirs = append(dirs, "../project.yaml")
+	genDir := filepath.Join(t.TempDir(), "generated")
+	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
+		t.Fatal(err)
+	}
+	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
+	patched, tried := map[string]int{}, map[string]int{}
+	for _, pf := range dirs {
+		src := filepath.Dir(pf)
+		name := filepath.Base(src)
+		if name == ".." {
+			name = "example"
+		}
+		if strings.HasPrefix(name, "errors_") {
+			continue
+		}
+		opts := fixedOptions()
+		if f := caseOptions[name]; f != nil {
+			f(&opts)
+		}
+		base, errs := project.Load(src)
+		if errs.HasErrors() {
+			t.Fatalf("%s: load: %v", name, errs.Err())
+		}
+		baseIn := inputsOf(t, base)
+		prev, diags := Compile(base, opts)
+		if diags.HasErrors() {
+			t.Fatalf("%s: compile: %v", name, diags.Err())
+		}
+		args := propsEditArgs{undocumented: undocumented(base, prev)}
+		for _, file := range base.PropsFiles {
+			pf := baseIn.Props[file]
+			if pf.Other || len(pf.Models) == 0 {
+				continue // partialparse refuses to patch such a file
+			}
+			// Patch takes the plain edits of a file whose models it may
+			// render again.
+			plain := name != "partial_parse_props" || file == "models/two.yml" // the others are made to clash
+			for _, model := range pf.Models {
+				plain = plain && plainModel(base, prev, model)
+			}
+			for _, model := range pf.Models {
+				args.takenTest = testOfAnother(prev, pf.Models)
+				for _, e := range propsEdits {
+					t.Run(name+"/"+file+"/"+model+"/"+e.name, func(t *testing.T) {
+						dir := copyProject(t, src, base)
+						q, errs := project.Load(dir)
+						if errs.HasErrors() {
+							t.Fatal(errs.Err())
+						}
+						before, beforeDiags := Compile(q, opts)
+						if beforeDiags.HasErrors() {
+							t.Fatal(beforeDiags.Err())
+						}
+						p := filepath.Join(dir, filepath.FromSlash(file))
+						text := readText(t, p)
+						if e.text != nil {
+							writeText(t, p, e.text(text))
+						} else {
+							var doc yaml.Node
+							if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+								t.Fatal(err)
+							}
+							root := doc.Content[0]
+							if !e.edit(root, modelEntry(t, root, model), args) {
+								t.Skip("the edit does not apply")
+							}
+							out, err := yaml.Marshal(&doc)
+							if err != nil {
+								t.Fatal(err)
+							}
+							writeText(t, p, string(out))
+						}
+						tried[e.name]++
+						edited, errs := project.Load(dir)
+						if errs.HasErrors() {
+							t.Fatalf("the edit breaks loading: %v", errs.Err())
+						}
+						changedProps, ok := partialparse.PropsChanges(inputsOf(t, q).Props, inputsOf(t, edited).Props)
+						if !ok {
+							if !inputsOf(t, edited).Props[file].Other || e.patches == nil || *e.patches {
+								t.Fatal("partialparse refuses the change of a models-only file")
+							}
+							// Patch must refuse it too.
+							changedProps = map[string][]string{file: pf.Models}
+						}
+						if _, ok := changedProps[file]; !ok || len(changedProps) != 1 {
+							t.Fatalf("changed properties files %v, want only %s", changedProps, file)
+						}
+						got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), changedProps)
+						if e.patches != nil && (*e.patches == false || plain) && (got != nil) != *e.patches {
+							t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
+						}
+						if got == nil {
+							return
+						}
+						patched[e.name]++
+						want, wantDiags := Compile(edited, opts)
+						if wantDiags.HasErrors() {
+							t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+						}
+						wantJSON, err := manifest.Encode(want)
+						if err != nil {
+							t.Fatal(err)
+						}
+						gotJSON, err := manifest.Encode(got)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if string(gotJSON) != string(wantJSON) {
+							t.Errorf("patched manifest differs from a full compile's:\n%s", diffLines(render(want, wantDiags), render(got, gotDiags)))
+							if render(want, wantDiags) == render(got, gotDiags) {
+								t.Errorf("manifest.json:\n%s", diffLines(string(wantJSON), string(gotJSON)))
+							}
+						}
+						if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
+							t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
+						}
+					})
+				}
+			}
+		}
+	}
+	for _, e := range propsEdits {
+		if e.name == "undocumented model described" || e.name == "test name taken" {
+			continue // not every project has one
+		}
+		if tried[e.name] == 0 {
+			t.Errorf("the edit %q was never tried", e.name)
+		}
+		if (e.patches == nil || *e.patches) && patched[e.name] == 0 {
+			t.Errorf("no properties file was patched after the edit %q", e.name)
+		}
+	}
+	for _, e := range []string{"undocumented model described", "test name taken"} {
+		if tried[e] == 0 {
+			t.Errorf("the edit %q was never tried", e)
+		}
+	}
+	t.Logf("tried %v, patched %v", tried, patched)
+}
+
+func inputsOf(t *testing.T, p *project.Project) partialparse.Inputs {
+	t.Helper()
+	in, err := partialparse.Fingerprint(p, partialparse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// plainModel reports whether model is an enabled model of m, neither
+// ephemeral nor a snapshot, that no unit test of p names.
+func plainModel(p *project.Project, m *manifest.Manifest, model string) bool {
+	n := m.Nodes[manifest.ModelID(model)]
+	return n != nil && n.Config.Materialized != "ephemeral" && n.Config.Materialized != "snapshot" &&
+		!unitTestModels(p.UnitTests)[model]
+}
+
+// undocumented names a plain model (see plainModel) no properties file
+// describes, or "".
+func undocumented(p *project.Project, m *manifest.Manifest) string {
+	for _, f := range p.Models {
+		if p.ModelProps[f.Name] == nil && plainModel(p, m, f.Name) {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// testOfAnother names a test of m attached to none of models (those of
+// the edited file, whose tests a patch makes again), or "".
+func testOfAnother(m *manifest.Manifest, models []string) string {
+	for _, id := range m.IDs() {
+		n := m.Nodes[id]
+		if n.ResourceType == manifest.Test && (n.TestInfo == nil || !slices.Contains(models, strings.TrimPrefix(string(n.TestInfo.AttachedNode), "model."))) {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+func readText(t *testing.T, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// modelEntry returns the models: entry of root named model.
+func modelEntry(t *testing.T, root *yaml.Node, model string) *yaml.Node {
+	t.Helper()
+	if models := getKey(root, "models"); models != nil {
+		for _, e := range models.Content {
+			if n := getKey(e, "name"); n != nil && n.Value == model {
+				return e
+			}
+		}
+	}
+	t.Fatalf("no models: entry named %s", model)
+	return nil
+}
+
+func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+
+func seq(items ...*yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
+}
+
+// mapping builds a mapping of alternate keys and values; a key is a string.
+func mapping(kv ...any) *yaml.Node {
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i < len(kv); i += 2 {
+		m.Content = append(m.Content, scalar(kv[i].(string)), kv[i+1].(*yaml.Node))
+	}
+	return m
+}
+
+func getKey(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func setKey(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, scalar(key), v)
+}
+
+// removeKeys removes keys from the mapping m and reports whether it had any.
+func removeKeys(m *yaml.Node, keys ...string) bool {
+	removed := false
+	for i := 0; i+1 < len(m.Content); {
+		if slices.Contains(keys, m.Content[i].Value) {
+			m.Content = slices.Delete(m.Content, i, i+2)
+			removed = true
+			continue
+		}
+		i += 2
+	}
+	return removed
+}
+
+// appendColumn adds a column with data tests to a model entry.
+func appendColumn(entry *yaml.Node, name string, tests *yaml.Node) {
+	col := mapping("name", scalar(name), "data_tests", tests)
+	if cols := getKey(entry, "columns"); cols != nil {
+		cols.Content = append(cols.Content, col)
+		return
+	}
+	setKey(entry, "columns", seq(col))
+}
