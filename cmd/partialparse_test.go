@@ -291,6 +291,14 @@ func TestPartialParsePatch(t *testing.T) {
 	editFile(t, yml, "data_tests: [not_null, unique]", "data_tests: [not_null]")
 	step("b's test removed", patchedMessage)
 	sameAsFull("b's test removed")
+	// A test made again that stores its failures has their schema, which
+	// the run creates.
+	editFile(t, yml, "data_tests: [not_null]", "data_tests: [{not_null: {config: {store_failures: true}}}]")
+	step("b's test stores failures", patchedMessage)
+	if out := mustElt(t, dir, "build"); !strings.Contains(out, "PASS=6") {
+		t.Fatalf("build after a patch of properties:\n%s", out)
+	}
+	sameAsFull("b's test stores failures")
 	// A source (as seeds and unit tests) has dependants: every change of
 	// a file that describes one compiles everything.
 	editFile(t, yml, "models:\n", "sources:\n  - name: raw\n    tables:\n      - name: t\nmodels:\n")

@@ -240,6 +240,7 @@ func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, des
 		if u.failed || c.refsEphemeral(u) {
 			return nil, nil, false
 		}
+		placeFailures(u.node) // as Compile's compileUnitTests does
 		u.tpl = nil
 	}
 	return tests, dropped, true

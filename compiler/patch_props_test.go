@@ -43,6 +43,10 @@ var propsEdits = []propsEdit{
 		appendColumn(e, "zz_added", seq(scalar("not_null"), mapping("accepted_values", mapping("values", seq(scalar("a"), scalar("b"))))))
 		return true
 	}, patches: &yes},
+	{name: "failures stored", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
+		appendColumn(e, "zz_stored", seq(mapping("not_null", mapping("config", mapping("store_failures", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})))))
+		return true
+	}, patches: &yes},
 	{name: "tests removed", edit: func(_, e *yaml.Node, _ propsEditArgs) bool {
 		removed := removeKeys(e, "data_tests", "tests")
 		if cols := getKey(e, "columns"); cols != nil {

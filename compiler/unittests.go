@@ -40,6 +40,14 @@ func (st *renderState) given(key, call string) (any, error) {
 	return nil, fmt.Errorf("the model reads %s, which the unit test does not give — add `- input: %s` with its rows under given:", call, call)
 }
 
+// placeFailures gives a data test that stores its failures the schema of
+// the table they go to (a table of the test's name in FailuresSchema).
+func placeFailures(n *manifest.Node) {
+	if n.Config.StoreFailures {
+		n.Schema = FailuresSchema
+	}
+}
+
 // compileUnitTests compiles every unit test of the project into a test
 // node (test_type unit): the model's SQL rendered with each ref() and
 // source() replaced by a fixture table, the fixtures and the expected
@@ -48,10 +56,7 @@ func (c *compilation) compileUnitTests() {
 	names := map[string]bool{}
 	for _, u := range c.tests {
 		names[u.node.Name] = true
-		if u.node.Config.StoreFailures {
-			// Failing rows go to a table of the test's name in FailuresSchema.
-			u.node.Schema = FailuresSchema
-		}
+		placeFailures(u.node)
 	}
 	for _, ut := range c.p.UnitTests {
 		if u := c.unitTest(ut, names); u != nil {
