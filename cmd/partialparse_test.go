@@ -208,7 +208,7 @@ func TestPartialParsePatch(t *testing.T) {
 		"models/m.yml":   "models:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
 		"models/v.sql":   "select '{{ env_var(\"ELT_PP_V\", \"unset\") }}' as v",
 	})
-	const patchedMessage = "rendering again only the 1 model whose SQL or properties file changed"
+	const patchedMessage = "rendering again only the 1 model whose SQL, properties or macros changed"
 	step := func(what, want string) string {
 		t.Helper()
 		out := mustElt(t, dir, "compile")
@@ -320,5 +320,80 @@ func TestPartialParsePatch(t *testing.T) {
 	step("the env var the patch read changed", "")
 	if got := compiledSQL(t, dir, "a"); !strings.Contains(got, "'two'") {
 		t.Fatalf("a = %s", got)
+	}
+}
+
+// TestPartialParsePatchMacros: after an edit of a macro file, elt renders
+// again the models and tests that called its macros, and writes what a
+// full compile writes; a macro file that gains or loses a macro, or whose
+// macro a singular test calls, compiles everything.
+func TestPartialParsePatchMacros(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"project.yaml":          "name: pm\n",
+		"macros/amounts.sql":    "{% macro cents(x) %}({{ x }} * 100){% endmacro %}\n",
+		"macros/checks.sql":     "{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}\n",
+		"macros/singular.sql":   "{% macro none_below(rel) %}select * from {{ rel }} where id < 0{% endmacro %}\n",
+		"models/a.sql":          "select 1 as id, 2 as amount",
+		"models/b.sql":          "select id, {{ cents('amount') }} as amount_cents from {{ ref('a') }}",
+		"models/c.sql":          "select id from {{ ref('a') }}",
+		"models/m.yml":          "models:\n  - name: c\n    columns:\n      - name: id\n        data_tests: [positive]\n",
+		"tests/no_negative.sql": "{{ none_below(ref('a')) }}\n",
+	})
+	compile := func(what, want string) {
+		t.Helper()
+		out := mustElt(t, dir, "compile")
+		if !strings.Contains(out, want) {
+			t.Fatalf("%s: output lacks %q:\n%s", what, want, out)
+		}
+	}
+	manifestJSON := func() string {
+		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, end, err := manifest.MetadataSpan(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b[:start]) + string(b[end:])
+	}
+	sameAsFull := func(what string) {
+		t.Helper()
+		patched := manifestJSON()
+		mustElt(t, dir, "compile", "--no-partial-parse")
+		if full := manifestJSON(); patched != full {
+			t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
+		}
+		compile(what+": recorded again", "Compiled")
+	}
+	compile("first compile", "Compiled 5 nodes")
+	editFile(t, filepath.Join(dir, "macros", "amounts.sql"), "* 100", "* 1000")
+	compile("a macro b calls", "rendering again only the 1 model whose SQL, properties or macros changed")
+	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "* 1000") {
+		t.Fatalf("b = %s", got)
+	}
+	sameAsFull("a macro b calls")
+	editFile(t, filepath.Join(dir, "macros", "checks.sql"), "<= 0", "< 0")
+	compile("a test macro", "rendering again only the 1 model whose SQL, properties or macros changed")
+	got, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.yml", "positive_c_id.sql"))
+	if err != nil || !strings.Contains(string(got), "id < 0") {
+		t.Fatalf("positive_c_id = %s (%v)", got, err)
+	}
+	sameAsFull("a test macro")
+	if out := mustElt(t, dir, "build"); !strings.Contains(out, "PASS=5") {
+		t.Fatalf("build after a patch of macros:\n%s", out)
+	}
+	for _, c := range []struct{ what, file, old, new string }{
+		{"a macro added", "amounts.sql", "{% endmacro %}\n", "{% endmacro %}\n{% macro dollars(x) %}{{ x }}{% endmacro %}\n"},
+		{"a macro a singular test calls", "singular.sql", "id < 0", "id < -1"},
+		// config() in a macro file makes a compile render every model
+		// to find its config() calls.
+		{"a macro file that mentions config(", "amounts.sql", "* 1000", "* 1000 {# config( #}"},
+	} {
+		editFile(t, filepath.Join(dir, "macros", c.file), c.old, c.new)
+		out := mustElt(t, dir, "compile")
+		if strings.Contains(out, "rendering again") || strings.Contains(out, reusedMessage) {
+			t.Fatalf("%s: not a full compile:\n%s", c.what, out)
+		}
 	}
 }

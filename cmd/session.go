@@ -378,7 +378,8 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		// a patch given up prints nothing the full compile prints again.
 		done = timings.Start("partial parse: patch")
 		rec := r.Recorder()
-		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings, r.ChangedProps)
+		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings,
+			compiler.Changes{Props: r.ChangedProps, Macros: r.ChangedMacros})
 		done()
 		if m != nil {
 			s.patched, s.patchedFrom = rendered, r

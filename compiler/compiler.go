@@ -63,8 +63,11 @@ type unit struct {
 	// rendered is the SQL of the final render, before ephemeral inlining.
 	rendered string
 	deps     map[manifest.NodeID]bool
-	diags    diag.List
-	failed   bool
+	// macroFiles are the files of the project's macros its renders called
+	// (written by one goroutine at a time: the one rendering the unit).
+	macroFiles map[string]bool
+	diags      diag.List
+	failed     bool
 }
 
 // compilation is the state of one Compile call. Its maps are written

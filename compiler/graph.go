@@ -24,9 +24,8 @@ func (c *compilation) manifest() *manifest.Manifest {
 			InvocationID: c.opts.InvocationID,
 			GeneratedAt:  c.opts.RunStartedAt.UTC().Format("2006-01-02T15:04:05Z07:00"),
 		},
-		Nodes:  map[manifest.NodeID]*manifest.Node{},
-		Macros: map[string]*manifest.Macro{},
-		Vars:   c.vars,
+		Nodes: map[manifest.NodeID]*manifest.Node{},
+		Vars:  c.vars,
 	}
 	for id, n := range c.sources {
 		m.Nodes[id] = n
@@ -44,20 +43,27 @@ func (c *compilation) manifest() *manifest.Manifest {
 	for _, u := range enabled {
 		m.Nodes[u.node.ID] = u.node
 	}
+	m.Macros = c.manifestMacros()
+	m.BuildChildren()
+	return m
+}
+
+// manifestMacros returns the manifest's entry of every macro, by name.
+func (c *compilation) manifestMacros() map[string]*manifest.Macro {
+	macros := make(map[string]*manifest.Macro, len(c.macros))
 	for name, d := range c.macros {
 		mac := &manifest.Macro{Name: name, Pos: diag.Pos{File: d.file, Line: d.node.Location.Line}}
 		for _, kw := range d.node.Kwargs {
 			mac.Args = append(mac.Args, kw.Key.(*nodes.String).Val)
 		}
-		m.Macros[name] = mac
+		macros[name] = mac
 	}
-	m.BuildChildren()
-	return m
+	return macros
 }
 
-// finishNodes gives the nodes of units their dependencies, compiled path
-// and fingerprint. A fingerprint hashes the node's SQL and encoded config:
-// they are computed in parallel.
+// finishNodes gives the nodes of units their dependencies, compiled path,
+// fingerprint and macro files. A fingerprint hashes the node's SQL and
+// encoded config: they are computed in parallel.
 func (c *compilation) finishNodes(units []*unit) {
 	c.parallel(len(units), func(i int) {
 		n := units[i].node
@@ -66,6 +72,10 @@ func (c *compilation) finishNodes(units []*unit) {
 			n.CompiledPath = path.Join("target", "compiled", n.Path)
 		}
 		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
+		n.MacroFiles = nil
+		if len(units[i].macroFiles) > 0 {
+			n.MacroFiles = sortedKeys(units[i].macroFiles)
+		}
 	})
 }
 

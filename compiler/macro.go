@@ -73,6 +73,12 @@ func (d *macroDef) call(e *exec.Evaluator, va *exec.VarArgs) *exec.Value {
 	if d.volatile != "" && st.c.opts.Volatile != nil {
 		st.c.opts.Volatile("macro " + d.node.Name + " mentions " + d.volatile)
 	}
+	if u := st.u; u != nil && d.file != builtinTestsFile {
+		if u.macroFiles == nil {
+			u.macroFiles = map[string]bool{}
+		}
+		u.macroFiles[d.file] = true
+	}
 	root := st.root
 	sub := root.Inherit()
 	var out strings.Builder

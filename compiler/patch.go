@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -10,20 +11,32 @@ import (
 	"github.com/elt-dev/elt/project"
 )
 
+// Changes are how a patched compile's inputs differ from the last
+// compile's beyond the text of model files (partialparse finds them).
+type Changes struct {
+	// Props maps each properties file whose text changed to the models it
+	// described in the last compile.
+	Props map[string][]string
+	// Macros are the macro files whose text changed.
+	Macros []string
+}
+
 // Patch compiles p by rendering again only the models whose text differs
 // from prev, the manifest of an earlier compile of the same project whose
 // inputs differed from p's only in the text of model files and of the
-// properties files changedProps names: the same files, the same
-// project.yaml, macros, seeds and tests, the same options, env_var()
-// values, relations and run_query() rows (partialparse checks all of
-// that). changedProps maps each properties file whose text changed to the
-// models it described in that compile; warnings are that compile's
-// warnings.
+// properties and macro files changes names: the same files, the same
+// project.yaml, seeds and tests, the same options, env_var() values,
+// relations and run_query() rows (partialparse checks all of that).
+// warnings are that compile's warnings.
 //
 // The models a changed properties file describes, now or before, are
-// rendered again too, and their generic tests generated again. Patch gives
-// up when a changed properties file now holds more than models (sources,
-// seeds or unit tests: other nodes depend on them).
+// rendered again too, and their generic tests made again; so are the
+// nodes whose rendering called a macro of a changed macro file (a generic
+// test, by making its model's tests again). Patch gives up when a changed
+// properties file now holds more than models (sources, seeds or unit
+// tests: other nodes depend on them), when a changed macro file defines
+// other macros than before, and when a singular test called one of its
+// macros.
 //
 // The result is what Compile would return, with how many of the
 // manifest's models were rendered again (disabled models are rendered
@@ -38,18 +51,17 @@ import (
 // a test generated again takes a name another test holds, and when it or
 // the graph has any error (a full compile reports every error at once).
 // Otherwise the other nodes' compiled SQL does not depend on the changed
-// text: only the changed nodes, their tests, the graph's edges and the
-// warnings of the changed files are new.
+// text: only the changed nodes, their tests, the graph's edges, the
+// macros' entries and the warnings of the changed files are new.
 //
 // prev's unchanged nodes are shared with the result; prev's node map is
 // not modified.
-func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List,
-	changedProps map[string][]string) (m *manifest.Manifest, diags diag.List, rendered int) {
+func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings diag.List, changes Changes) (m *manifest.Manifest, diags diag.List, rendered int) {
 	c := prepare(p, opts)
 	if c.diags.HasErrors() || len(c.models) != len(p.Models) {
 		return nil, nil, 0
 	}
-	described, ok := describedModels(p, changedProps)
+	described, ok := describedModels(p, changes.Props)
 	if !ok {
 		return nil, nil, 0
 	}
@@ -60,10 +72,23 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
+	calledChanged, ok := c.macroCallers(prev, changes.Macros)
+	if !ok {
+		return nil, nil, 0
+	}
+	for name, tests := range calledChanged {
+		if tests {
+			if described == nil {
+				described = map[string]bool{}
+			}
+			described[name] = true
+		}
+	}
 	var changed []*unit
 	for _, u := range c.modelList {
 		old := prev.Nodes[u.node.ID]
-		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || described[u.node.Name] {
+		_, calls := calledChanged[u.node.Name]
+		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || described[u.node.Name] || calls {
 			changed = append(changed, u) // a disabled model (not in prev) renders again too
 			continue
 		}
@@ -143,11 +168,63 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		return nil, nil, 0
 	}
 
-	diags = c.patchedDiagnostics(warnings, changed, changedProps)
+	if len(changes.Macros) > 0 {
+		m.Macros = c.manifestMacros() // their lines and arguments may differ
+	}
+	diags = c.patchedDiagnostics(warnings, changed, changes)
 	if diags.HasErrors() {
 		return nil, nil, 0
 	}
 	return m, diags, len(live)
+}
+
+// macroCallers names the models of prev whose rendering called a macro of
+// the changed macro files: true for a model whose tests must be made
+// again (a generic test of it called one), false for one that must only be
+// rendered again. ok is false when the patch must give up: a changed file
+// defines other macros than before (a template that names a macro a file
+// gains may render otherwise without having called it), or a singular or
+// unit test, or a test of a source or seed, called one.
+func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []string) (names map[string]bool, ok bool) {
+	if len(changedMacros) == 0 {
+		return nil, true
+	}
+	changed := map[string]bool{}
+	for _, f := range changedMacros {
+		changed[f] = true
+	}
+	was, now := map[string]bool{}, map[string]bool{}
+	for name, mac := range prev.Macros {
+		if changed[mac.Pos.File] {
+			was[name] = true
+		}
+	}
+	for name, d := range c.macros {
+		if changed[d.file] {
+			now[name] = true
+		}
+	}
+	if !maps.Equal(was, now) {
+		return nil, false
+	}
+	names = map[string]bool{}
+	for _, n := range prev.Nodes {
+		if !slices.ContainsFunc(n.MacroFiles, func(f string) bool { return changed[f] }) {
+			continue
+		}
+		switch {
+		case n.ResourceType == manifest.Model:
+			if _, seen := names[n.Name]; !seen {
+				names[n.Name] = false
+			}
+		case n.ResourceType == manifest.Test && n.TestInfo != nil && n.TestInfo.TestType == "generic" &&
+			n.TestInfo.AttachedNode.Type() == manifest.Model:
+			names[strings.TrimPrefix(string(n.TestInfo.AttachedNode), "model.")] = true
+		default:
+			return nil, false
+		}
+	}
+	return names, true
 }
 
 // describedModels names the models the changed properties files describe
@@ -287,16 +364,18 @@ func unitTestModels(tests []*project.UnitTest) map[string]bool {
 }
 
 // patchedDiagnostics returns a patch's diagnostics, sorted: the warnings
-// at the files rendered again and at the changed properties files (where
-// the tests generated again are declared) are this compile's, the others
-// the last compile's (the warnings of this one's preparation are among
-// them).
-func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit, changedProps map[string][]string) diag.List {
+// at the files rendered again and at the changed properties and macro
+// files are this compile's, the others the last compile's (the warnings of
+// this one's preparation are among them).
+func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit, changes Changes) diag.List {
 	again := map[string]bool{}
 	for _, u := range changed {
 		again[u.file.Path] = true
 	}
-	for file := range changedProps {
+	for file := range changes.Props {
+		again[file] = true
+	}
+	for _, file := range changes.Macros {
 		again[file] = true
 	}
 	var diags diag.List

@@ -197,7 +197,7 @@ func TestPatchPropsEqualsCompile(t *testing.T) {
 						if _, ok := changedProps[file]; !ok || len(changedProps) != 1 {
 							t.Fatalf("changed properties files %v, want only %s", changedProps, file)
 						}
-						got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), changedProps)
+						got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), Changes{Props: changedProps})
 						if e.patches != nil && (*e.patches == false || plain) && (got != nil) != *e.patches {
 							t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
 						}
@@ -209,23 +209,7 @@ func TestPatchPropsEqualsCompile(t *testing.T) {
 						if wantDiags.HasErrors() {
 							t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
 						}
-						wantJSON, err := manifest.Encode(want)
-						if err != nil {
-							t.Fatal(err)
-						}
-						gotJSON, err := manifest.Encode(got)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if string(gotJSON) != string(wantJSON) {
-							t.Errorf("patched manifest differs from a full compile's:\n%s", diffLines(render(want, wantDiags), render(got, gotDiags)))
-							if render(want, wantDiags) == render(got, gotDiags) {
-								t.Errorf("manifest.json:\n%s", diffLines(string(wantJSON), string(gotJSON)))
-							}
-						}
-						if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
-							t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
-						}
+						comparePatch(t, got, gotDiags, want, wantDiags)
 					})
 				}
 			}

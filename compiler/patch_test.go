@@ -111,7 +111,7 @@ func TestPatchEqualsCompile(t *testing.T) {
 					if errs.HasErrors() {
 						t.Fatalf("the edit breaks loading: %v", errs.Err())
 					}
-					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags), nil)
+					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags), Changes{})
 					// A model disabled before may take any edit that keeps it so.
 					if e.patches != nil && prev.Nodes[manifest.ModelID(f.Name)] != nil && (got != nil) != *e.patches {
 						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
@@ -127,23 +127,7 @@ func TestPatchEqualsCompile(t *testing.T) {
 					if wantDiags.HasErrors() {
 						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
 					}
-					wantJSON, err := manifest.Encode(want)
-					if err != nil {
-						t.Fatal(err)
-					}
-					gotJSON, err := manifest.Encode(got)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if string(gotJSON) != string(wantJSON) {
-						t.Errorf("patched manifest differs from a full compile's:\n%s", diffLines(render(want, wantDiags), render(got, gotDiags)))
-						if render(want, wantDiags) == render(got, gotDiags) {
-							t.Errorf("manifest.json:\n%s", diffLines(string(wantJSON), string(gotJSON)))
-						}
-					}
-					if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
-						t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
-					}
+					comparePatch(t, got, gotDiags, want, wantDiags)
 				})
 			}
 		}
@@ -278,7 +262,7 @@ func TestPatchWarnings(t *testing.T) {
 	}
 	kept := diag.Warnf(diag.Pos{File: "models/other.yml", Line: 2}, "kept")
 	warnings := diag.List{diag.Warnf(diag.Pos{File: edited.Path, Line: 1}, "of the old text"), kept}
-	m, got, rendered := Patch(p, fixedOptions(), prev, warnings, nil)
+	m, got, rendered := Patch(p, fixedOptions(), prev, warnings, Changes{})
 	if m == nil || rendered != 1 {
 		t.Fatalf("not patched (rendered %d)", rendered)
 	}

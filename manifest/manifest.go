@@ -121,6 +121,11 @@ type Node struct {
 	Tags         []string     `json:"tags,omitempty"`
 	TestInfo     *TestInfo    `json:"test,omitempty"`
 	ID           NodeID       `json:"unique_id"`
+
+	// MacroFiles are the files under macros/ whose macros rendering the
+	// node called, sorted: partial parsing renders the node again when one
+	// of them changes. They are not in manifest.json.
+	MacroFiles []string `json:"-"`
 }
 
 // Column documents one column of a node.

@@ -22,12 +22,14 @@
 // modification time and inode, so that a reuse reads neither to check it.
 // A reuse rewrites only manifest.json's metadata, in place.
 //
-// When the only inputs that differ are the texts of model files and of
-// properties files that describe models only (the record's ModelKey
-// matches), LookupPatch hands the recorded manifest to compiler.Patch,
-// which renders only the changed models (and the models the changed
-// properties files describe, now or before) again on top of it or gives
-// up, and the new record holds what both renderings read.
+// When the only inputs that differ are the texts of model files, of
+// properties files that describe models only and of macro files (the
+// record's ModelKey matches, and no macro file gained or lost "config("),
+// LookupPatch hands the recorded manifest to compiler.Patch, which renders
+// only the changed models again on top of it (with the models the changed
+// properties files describe, now or before, and the nodes that called a
+// changed file's macros) or gives up, and the new record holds what both
+// renderings read.
 package partialparse
 
 import (
@@ -46,6 +48,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,13 +81,18 @@ type Options struct {
 type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
-	// ModelKey is Key without the content of the model files and the
-	// properties files (their paths stay): two compiles of one ModelKey
-	// differ at most in those texts, which compiler.Patch may bring up to
-	// date. Props tells which properties files differ.
+	// ModelKey is Key without the content of the model, properties and
+	// macro files (their paths stay): two compiles of one ModelKey differ
+	// at most in those texts, which compiler.Patch may bring up to date.
+	// Props and Macros tell which properties and macro files differ.
 	ModelKey string
 	// Props are the properties files by path.
 	Props map[string]PropsFile
+	// Macros are the hex SHA-256 of each macro file's bytes, by path.
+	Macros map[string]string
+	// MacroConfig is set when a macro file's text holds "config(", which
+	// makes a compile render every model to find its config() calls.
+	MacroConfig bool
 	// Volatile says why this compile cannot be reused, "" when it can.
 	Volatile string
 }
@@ -155,6 +163,16 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	for _, f := range p.PropsFiles {
 		patchable[f] = true
 	}
+	var macros map[string]string
+	macroConfig := false
+	for _, f := range p.Macros {
+		patchable[f.Path] = true
+		if macros == nil {
+			macros = make(map[string]string, len(p.Macros))
+		}
+		macros[f.Path] = ""
+		macroConfig = macroConfig || strings.Contains(f.Content, "config(")
+	}
 	h, hm := sha256.New(), sha256.New()
 	both := io.MultiWriter(h, hm)
 	fmt.Fprintf(both, "elt partial parse %d\n", format)
@@ -167,6 +185,9 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		h.Write(in.SHA256[:])
 		if !patchable[in.Path] {
 			hm.Write(in.SHA256[:])
+		}
+		if _, ok := macros[in.Path]; ok {
+			macros[in.Path] = hex.EncodeToString(in.SHA256[:])
 		}
 	}
 	seeds := append([]string(nil), p.SeedFiles...)
@@ -182,7 +203,7 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		both.Write(sum[:])
 	}
 	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Props: propsFiles(p),
-		Volatile: p.Volatile}, nil
+		Macros: macros, MacroConfig: macroConfig, Volatile: p.Volatile}, nil
 }
 
 // Recorder records what a compile asked of its environment. Its methods
@@ -271,14 +292,17 @@ func (r *Recorder) MarkVolatile(why string) {
 
 // record is partial_parse.json.
 type record struct {
-	Format    int                  `json:"format"`
-	Key       string               `json:"key"`
-	ModelKey  string               `json:"model_key,omitempty"`
-	Props     map[string]PropsFile `json:"props,omitempty"`
-	Env       map[string]envValue  `json:"env,omitempty"`
-	Relations map[string]bool      `json:"relations,omitempty"`
-	Queries   map[string]string    `json:"queries,omitempty"`
-	Warnings  []diag.Diagnostic    `json:"warnings,omitempty"`
+	Format   int                  `json:"format"`
+	Key      string               `json:"key"`
+	ModelKey string               `json:"model_key,omitempty"`
+	Props    map[string]PropsFile `json:"props,omitempty"`
+	// Macros and MacroConfig are Inputs'.
+	Macros      map[string]string   `json:"macros,omitempty"`
+	MacroConfig bool                `json:"macro_config,omitempty"`
+	Env         map[string]envValue `json:"env,omitempty"`
+	Relations   map[string]bool     `json:"relations,omitempty"`
+	Queries     map[string]string   `json:"queries,omitempty"`
+	Warnings    []diag.Diagnostic   `json:"warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
 	Manifest fileID `json:"manifest"`
@@ -332,7 +356,10 @@ type Reuse struct {
 	// differs from the recorded compile's, each with the models it
 	// described then (compiler.Patch's changedProps).
 	ChangedProps map[string][]string
-	rec          record
+	// ChangedMacros, for a patch, are the macro files whose text differs
+	// from the recorded compile's, sorted.
+	ChangedMacros []string
+	rec           record
 }
 
 // Lookup returns the compile recorded in targetDir when it is reusable for
@@ -365,6 +392,7 @@ func LookupPatch(targetDir string, in Inputs, env func(string) (string, bool), e
 func Find(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) (r *Reuse, patch bool) {
 	var changedProps map[string][]string
+	var changedMacros []string
 	if in.Volatile != "" || in.Key == "" {
 		return nil, false
 	}
@@ -382,6 +410,9 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 		patch = true
 		var ok bool
 		if changedProps, ok = PropsChanges(rec.Props, in.Props); !ok {
+			return nil, false
+		}
+		if changedMacros, ok = MacroChanges(rec.Macros, in.Macros); !ok || rec.MacroConfig != in.MacroConfig {
 			return nil, false
 		}
 	default:
@@ -433,7 +464,26 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 	if err != nil {
 		return nil, false
 	}
-	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, rec: rec}, patch
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, ChangedMacros: changedMacros, rec: rec}, patch
+}
+
+// MacroChanges returns the macro files of now whose digest differs from
+// was's, sorted. ok is false when the two do not list the same files.
+func MacroChanges(was, now map[string]string) (changed []string, ok bool) {
+	if len(was) != len(now) {
+		return nil, false
+	}
+	for path, sum := range now {
+		old, found := was[path]
+		if !found {
+			return nil, false
+		}
+		if old != sum {
+			changed = append(changed, path)
+		}
+	}
+	sort.Strings(changed)
+	return changed, true
 }
 
 // PropsChanges returns the properties files of now whose digest differs
@@ -685,7 +735,8 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData *manifest.Encoded, warnings diag.List) error {
 	rec.mu.Lock()
 	volatile := rec.volatile
-	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
+	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Macros: in.Macros,
+		MacroConfig: in.MacroConfig, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		enc.Discard()

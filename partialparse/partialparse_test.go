@@ -274,6 +274,7 @@ func TestModelKey(t *testing.T) {
 			Models: []*project.SQLFile{{Path: "models/a.sql"}, {Path: "models/b.sql"}},
 			Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sum("m")}, {Path: "models/a.sql", SHA256: sum("a")},
 				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")}},
+			Macros:     []*project.SQLFile{{Path: "macros/m.sql", Content: "{% macro m() %}1{% endmacro %}"}},
 			PropsFiles: []string{"models/s.yml"}}
 		if edit != nil {
 			edit(p)
@@ -293,7 +294,8 @@ func TestModelKey(t *testing.T) {
 	}{
 		{"nothing", nil, opts, true, true},
 		{"a model's text", func(p *project.Project) { p.Inputs[1].SHA256 = sum("a2") }, opts, false, true},
-		{"a macro", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, false},
+		{"a macro's text", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, true},
+		{"a macro renamed", func(p *project.Project) { p.Macros[0].Path, p.Inputs[0].Path = "macros/n.sql", "macros/n.sql" }, opts, false, false},
 		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
 		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},
 		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
@@ -315,6 +317,38 @@ func TestModelKey(t *testing.T) {
 					in.Key == base.Key, c.sameKey, in.ModelKey == base.ModelKey, c.sameModelKy)
 			}
 		})
+	}
+}
+
+// TestMacroChanges: the macro files whose digest changed are listed,
+// sorted; other files than before refuse a patch. Fingerprint tells
+// whether any macro file's text holds "config(".
+func TestMacroChanges(t *testing.T) {
+	was := map[string]string{"macros/a.sql": "1", "macros/b.sql": "2", "macros/c.sql": "3"}
+	now := map[string]string{"macros/a.sql": "1", "macros/b.sql": "4", "macros/c.sql": "5"}
+	if changed, ok := MacroChanges(was, now); !ok || !reflect.DeepEqual(changed, []string{"macros/b.sql", "macros/c.sql"}) {
+		t.Fatalf("MacroChanges = %v, %v", changed, ok)
+	}
+	if changed, ok := MacroChanges(was, was); !ok || changed != nil {
+		t.Fatalf("MacroChanges of the same files = %v, %v", changed, ok)
+	}
+	other := map[string]string{"macros/a.sql": "1", "macros/b.sql": "2", "macros/d.sql": "3"}
+	if _, ok := MacroChanges(was, other); ok {
+		t.Fatal("MacroChanges takes other files")
+	}
+	for _, c := range []struct {
+		text string
+		want bool
+	}{{"{% macro m() %}1{% endmacro %}", false}, {"{% macro m() %}{{ config(materialized='table') }}{% endmacro %}", true}} {
+		p := &project.Project{Dir: t.TempDir(), Macros: []*project.SQLFile{{Path: "macros/m.sql", Content: c.text}},
+			Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sha256.Sum256([]byte(c.text))}}}
+		in, err := Fingerprint(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.MacroConfig != c.want || in.Macros["macros/m.sql"] == "" {
+			t.Fatalf("%s: MacroConfig %v (want %v), Macros %v", c.text, in.MacroConfig, c.want, in.Macros)
+		}
 	}
 }
 

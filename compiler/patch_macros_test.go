@@ -1,0 +1,200 @@
+package compiler
+
+import (
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/elt-dev/elt/bench/gen"
+	"github.com/elt-dev/elt/diag"
+	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/partialparse"
+	"github.com/elt-dev/elt/project"
+)
+
+// endOfBody finds the end of the first macro or test block of a file.
+var endOfBody = regexp.MustCompile(`\{%-?\s*end(macro|test)\s*-?%\}`)
+
+// macroEdits change a macro file's text. patches is as patchEdit's; a
+// plain edit (true) must patch where every caller is plain (see
+// plainCallers).
+var macroEdits = []struct {
+	name    string
+	edit    func(text string) string
+	patches *bool
+}{
+	{"comment appended", func(s string) string { return s + "\n{# edited #}\n" }, &yes},
+	{"lines shifted", func(s string) string { return "{# edited #}\n\n" + s }, &yes},
+	// Its callers' SQL changes (or their config, when they pass its
+	// output to config(): then Patch gives up).
+	{"body changed", func(s string) string {
+		loc := endOfBody.FindStringIndex(s)
+		if loc == nil {
+			return ""
+		}
+		return s[:loc[0]] + "/* edited */" + s[loc[0]:]
+	}, nil},
+	{"last body changed", func(s string) string {
+		all := endOfBody.FindAllStringIndex(s, -1)
+		if len(all) < 2 {
+			return ""
+		}
+		at := all[len(all)-1][0]
+		return s[:at] + "/* edited */" + s[at:]
+	}, nil},
+	{"macro added", func(s string) string { return s + "\n{% macro zz_patched_new() %}1{% endmacro %}\n" }, &no},
+	{"macro removed", func(s string) string {
+		loc := endOfBody.FindStringIndex(s)
+		if loc == nil {
+			return ""
+		}
+		return s[loc[1]:]
+	}, &no},
+}
+
+// TestPatchMacrosEqualsCompile edits every macro file of every error-free
+// golden project, of the example project and of a small generated one,
+// one edit at a time, and checks that Patch of the previous compile, given
+// the changed files as partialparse finds them, gives exactly what a full
+// compile of the edited project gives (manifest.json bytes, every node's
+// macro files and diagnostics), or gives up where it must.
+func TestPatchMacrosEqualsCompile(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/project.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	dirs = append(dirs, "../project.yaml")
+	genDir := filepath.Join(t.TempDir(), "generated")
+	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
+		t.Fatal(err)
+	}
+	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
+	patched, tried := map[string]int{}, map[string]int{}
+	for _, pf := range dirs {
+		src := filepath.Dir(pf)
+		name := filepath.Base(src)
+		if name == ".." {
+			name = "example"
+		}
+		if strings.HasPrefix(name, "errors_") {
+			continue
+		}
+		opts := fixedOptions()
+		if f := caseOptions[name]; f != nil {
+			f(&opts)
+		}
+		base, errs := project.Load(src)
+		if errs.HasErrors() {
+			t.Fatalf("%s: load: %v", name, errs.Err())
+		}
+		prev, diags := Compile(base, opts)
+		if diags.HasErrors() {
+			t.Fatalf("%s: compile: %v", name, diags.Err())
+		}
+		for _, f := range base.Macros {
+			plain := plainCallers(base, prev, f.Path)
+			for _, e := range macroEdits {
+				text := e.edit(f.Content)
+				if text == "" || strings.Contains(text, "config(") != strings.Contains(f.Content, "config(") {
+					continue
+				}
+				tried[e.name]++
+				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					dir := copyProject(t, src, base)
+					q, errs := project.Load(dir)
+					if errs.HasErrors() {
+						t.Fatal(errs.Err())
+					}
+					before, beforeDiags := Compile(q, opts)
+					if beforeDiags.HasErrors() {
+						t.Fatal(beforeDiags.Err())
+					}
+					writeText(t, filepath.Join(dir, filepath.FromSlash(f.Path)), text)
+					edited, errs := project.Load(dir)
+					if errs.HasErrors() {
+						t.Fatalf("the edit breaks loading: %v", errs.Err())
+					}
+					was, now := inputsOf(t, q), inputsOf(t, edited)
+					if was.ModelKey != now.ModelKey || was.MacroConfig != now.MacroConfig {
+						t.Fatal("partialparse would not patch a macro edit")
+					}
+					changedMacros, ok := partialparse.MacroChanges(was.Macros, now.Macros)
+					if !ok || !slices.Equal(changedMacros, []string{f.Path}) {
+						t.Fatalf("changed macro files %v (%v), want only %s", changedMacros, ok, f.Path)
+					}
+					got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), Changes{Macros: changedMacros})
+					if e.patches != nil && (!*e.patches || plain) && (got != nil) != *e.patches {
+						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
+					}
+					if got == nil {
+						return
+					}
+					patched[e.name]++
+					want, wantDiags := Compile(edited, opts)
+					if wantDiags.HasErrors() {
+						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+					}
+					comparePatch(t, got, gotDiags, want, wantDiags)
+				})
+			}
+		}
+	}
+	for _, e := range macroEdits {
+		if tried[e.name] == 0 {
+			t.Errorf("the edit %q was never tried", e.name)
+		}
+		if (e.patches == nil || *e.patches) && patched[e.name] == 0 {
+			t.Errorf("no macro file was patched after the edit %q", e.name)
+		}
+	}
+	t.Logf("tried %v, patched %v", tried, patched)
+}
+
+// plainCallers reports whether every node of m that called a macro of
+// file is a plain model (see plainModel) or a generic test of one.
+func plainCallers(p *project.Project, m *manifest.Manifest, file string) bool {
+	for _, n := range m.Nodes {
+		if !slices.Contains(n.MacroFiles, file) {
+			continue
+		}
+		switch {
+		case n.ResourceType == manifest.Model && plainModel(p, m, n.Name):
+		case n.ResourceType == manifest.Test && n.TestInfo != nil && n.TestInfo.TestType == "generic" &&
+			plainModel(p, m, strings.TrimPrefix(string(n.TestInfo.AttachedNode), "model.")):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// comparePatch checks that a patch gave what a full compile gives: the
+// same manifest.json, the same macro files on every node (they are not in
+// manifest.json) and the same diagnostics.
+func comparePatch(t *testing.T, got *manifest.Manifest, gotDiags diag.List, want *manifest.Manifest, wantDiags diag.List) {
+	t.Helper()
+	wantJSON, err := manifest.Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotJSON, err := manifest.Encode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(gotJSON) != string(wantJSON) {
+		t.Errorf("patched manifest differs from a full compile's:\n%s", diffLines(render(want, wantDiags), render(got, gotDiags)))
+		if render(want, wantDiags) == render(got, gotDiags) {
+			t.Errorf("manifest.json:\n%s", diffLines(string(wantJSON), string(gotJSON)))
+		}
+	}
+	for id, n := range want.Nodes {
+		if g := got.Nodes[id]; g != nil && !slices.Equal(g.MacroFiles, n.MacroFiles) {
+			t.Errorf("%s: macro files %v, want %v", id, g.MacroFiles, n.MacroFiles)
+		}
+	}
+	if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
+		t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
+	}
+}

@@ -1,0 +1,1 @@
+{{ none_below(ref('a'), 'id') }}
