@@ -297,12 +297,17 @@ type record struct {
 	ModelKey string               `json:"model_key,omitempty"`
 	Props    map[string]PropsFile `json:"props,omitempty"`
 	// Macros and MacroConfig are Inputs'.
-	Macros      map[string]string   `json:"macros,omitempty"`
-	MacroConfig bool                `json:"macro_config,omitempty"`
-	Env         map[string]envValue `json:"env,omitempty"`
-	Relations   map[string]bool     `json:"relations,omitempty"`
-	Queries     map[string]string   `json:"queries,omitempty"`
-	Warnings    []diag.Diagnostic   `json:"warnings,omitempty"`
+	Macros      map[string]string `json:"macros,omitempty"`
+	MacroConfig bool              `json:"macro_config,omitempty"`
+	// Nodes is how many nodes the manifest holds, and MacroCallers how
+	// many of them called each macro file: a patch that would render most
+	// of them again is refused before the manifest is read.
+	Nodes        int                 `json:"nodes"`
+	MacroCallers map[string]int      `json:"macro_callers,omitempty"`
+	Env          map[string]envValue `json:"env,omitempty"`
+	Relations    map[string]bool     `json:"relations,omitempty"`
+	Queries      map[string]string   `json:"queries,omitempty"`
+	Warnings     []diag.Diagnostic   `json:"warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
 	Manifest fileID `json:"manifest"`
@@ -414,6 +419,13 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 		}
 		if changedMacros, ok = MacroChanges(rec.Macros, in.Macros); !ok || rec.MacroConfig != in.MacroConfig {
 			return nil, false
+		}
+		callers := 0
+		for _, f := range changedMacros {
+			callers += rec.MacroCallers[f]
+		}
+		if 2*callers > rec.Nodes {
+			return nil, false // a full compile is as quick, and reads no manifest
 		}
 	default:
 		return nil, false
@@ -641,6 +653,10 @@ type bodyHead struct {
 type Encoded struct {
 	tmp string
 	err error
+	// nodes is how many nodes the manifest holds; callers how many of
+	// them called each macro file.
+	nodes   int
+	callers map[string]int
 }
 
 // Discard removes the encoded file; for a compile whose record is not
@@ -682,9 +698,14 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 	if err := enc.Encode(&head); err != nil {
 		return fail(err)
 	}
+	callers := map[string]int{}
 	for _, id := range head.IDs {
-		if err := enc.Encode(m.Nodes[id]); err != nil {
+		n := m.Nodes[id]
+		if err := enc.Encode(n); err != nil {
 			return fail(fmt.Errorf("node %s: %w", id, err))
+		}
+		for _, f := range n.MacroFiles {
+			callers[f]++
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -697,7 +718,7 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 		os.Remove(f.Name())
 		return Encoded{err: err}
 	}
-	return Encoded{tmp: f.Name()}
+	return Encoded{tmp: f.Name(), nodes: len(head.IDs), callers: callers}
 }
 
 func decodeBody(p string) (*manifest.Manifest, error) {
@@ -736,7 +757,7 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 	rec.mu.Lock()
 	volatile := rec.volatile
 	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Macros: in.Macros,
-		MacroConfig: in.MacroConfig, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
+		MacroConfig: in.MacroConfig, Nodes: enc.nodes, MacroCallers: enc.callers, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		enc.Discard()

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -348,6 +349,60 @@ func TestMacroChanges(t *testing.T) {
 		}
 		if in.MacroConfig != c.want || in.Macros["macros/m.sql"] == "" {
 			t.Fatalf("%s: MacroConfig %v (want %v), Macros %v", c.text, in.MacroConfig, c.want, in.Macros)
+		}
+	}
+}
+
+// TestMacroPatchRefusedForMostNodes: a macro file's change is handed to
+// a patch, with the files that changed, unless more than half of the
+// recorded nodes called it: then nothing is found, and the project
+// compiles in full without reading the recorded manifest.
+func TestMacroPatchRefusedForMostNodes(t *testing.T) {
+	for _, c := range []struct {
+		callers int
+		patch   bool
+	}{{1, true}, {2, true}, {3, false}} {
+		dir := t.TempDir()
+		macro := func(text string) *project.Project {
+			return &project.Project{Dir: dir, Macros: []*project.SQLFile{{Path: "macros/m.sql", Content: text}},
+				Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sha256.Sum256([]byte(text))}, {Path: "project.yaml"}}}
+		}
+		in, err := Fingerprint(macro("{% macro m() %}1{% endmacro %}"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{}}
+		for i := range 4 {
+			n := &manifest.Node{ID: manifest.ModelID(fmt.Sprint("m", i)), Name: fmt.Sprint("m", i)}
+			if i < c.callers {
+				n.MacroFiles = []string{"macros/m.sql"}
+			}
+			m.Nodes[n.ID] = n
+		}
+		enc, err := manifest.EncodeChunks(m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dir, "target")
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := Save(target, in, &Recorder{}, EncodeManifest(m, target), enc, nil); err != nil {
+			t.Fatal(err)
+		}
+		edited, err := Fingerprint(macro("{% macro m() %}2{% endmacro %}"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, patch := Find(target, edited, nil, nil, nil)
+		if (r != nil) != c.patch || (r != nil && (!patch || !reflect.DeepEqual(r.ChangedMacros, []string{"macros/m.sql"}))) {
+			t.Fatalf("%d of 4 nodes call the macro: found %v (patch %v), want %v", c.callers, r != nil, patch, c.patch)
+		}
+		if r != nil && r.Manifest.Nodes["model.m0"].MacroFiles[0] != "macros/m.sql" {
+			t.Fatalf("the recorded manifest lost its macro files: %+v", r.Manifest.Nodes["model.m0"])
 		}
 	}
 }
