@@ -21,6 +21,10 @@ type macroDef struct {
 	// volatile is the first of project.VolatileNames the macro's source
 	// mentions, "" for none.
 	volatile string
+	// project is set for a macro of the project's macros/ (not a built-in
+	// test, nor a macro a template defines for itself): a unit records
+	// the files of those it calls.
+	project bool
 }
 
 // frame is one macro call on the way to an error: the macro and the
@@ -73,7 +77,7 @@ func (d *macroDef) call(e *exec.Evaluator, va *exec.VarArgs) *exec.Value {
 	if d.volatile != "" && st.c.opts.Volatile != nil {
 		st.c.opts.Volatile("macro " + d.node.Name + " mentions " + d.volatile)
 	}
-	if u := st.u; u != nil && d.file != builtinTestsFile {
+	if u := st.u; u != nil && d.project {
 		if u.macroFiles == nil {
 			u.macroFiles = map[string]bool{}
 		}

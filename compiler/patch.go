@@ -103,6 +103,9 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	}
 	c.parallel(len(changed), func(i int) { c.discover(changed[i]) })
 	c.indexRefs()
+	if len(changes.Macros) > 0 && !c.disabledTestsStayDisabled(prev) {
+		return nil, nil, 0
+	}
 	var live []*unit
 	for _, u := range changed {
 		old := prev.Nodes[u.node.ID]
@@ -225,6 +228,26 @@ func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []stri
 		}
 	}
 	return names, true
+}
+
+// disabledTestsStayDisabled discovers the singular tests prev does not
+// hold (disabled there; a disabled node records no macro files, and a
+// config() of one may call a changed macro) and reports whether each
+// still is, without errors.
+func (c *compilation) disabledTestsStayDisabled(prev *manifest.Manifest) bool {
+	var absent []*unit
+	for _, u := range c.tests {
+		if prev.Nodes[u.node.ID] == nil {
+			absent = append(absent, u)
+		}
+	}
+	c.parallel(len(absent), func(i int) { c.discover(absent[i]) })
+	for _, u := range absent {
+		if u.failed || u.node.Config.Enabled {
+			return false
+		}
+	}
+	return true
 }
 
 // describedModels names the models the changed properties files describe

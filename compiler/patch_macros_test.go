@@ -44,6 +44,13 @@ var macroEdits = []struct {
 		at := all[len(all)-1][0]
 		return s[:at] + "/* edited */" + s[at:]
 	}, nil},
+	// The switch a disabled singular test's config() asks (partial_parse_props).
+	{"switch flipped", func(s string) string {
+		if !strings.Contains(s, "return(false)") {
+			return ""
+		}
+		return strings.ReplaceAll(s, "return(false)", "return(true)")
+	}, &no},
 	{"macro added", func(s string) string { return s + "\n{% macro zz_patched_new() %}1{% endmacro %}\n" }, &no},
 	{"macro removed", func(s string) string {
 		loc := endOfBody.FindStringIndex(s)
@@ -196,5 +203,35 @@ func comparePatch(t *testing.T, got *manifest.Manifest, gotDiags diag.List, want
 	}
 	if g, w := diagText(gotDiags), diagText(wantDiags); g != w {
 		t.Errorf("diagnostics differ:\n got %s\nwant %s", g, w)
+	}
+}
+
+// TestMacroFiles: a node records the macro files whose macros its
+// rendering called, its generic tests theirs, and a model that defines a
+// macro for itself records no file for it.
+func TestMacroFiles(t *testing.T) {
+	p, errs := project.Load("testdata/partial_parse_props")
+	if errs.HasErrors() {
+		t.Fatal(errs.Err())
+	}
+	m, diags := Compile(p, fixedOptions())
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	for id, want := range map[manifest.NodeID][]string{
+		"model.cents":          {"macros/util.sql"},
+		"model.local_macro":    nil,
+		"model.a":              nil,
+		"test.no_negative_ids": {"macros/singular.sql"},
+		"test.positive_orders_amount_with_a_rather_long_column_name_a77d236512": {"macros/util.sql"},
+		"test.not_null_k_zz_added": nil,
+	} {
+		n := m.Nodes[id]
+		if n == nil {
+			t.Fatalf("no node %s", id)
+		}
+		if !slices.Equal(n.MacroFiles, want) {
+			t.Errorf("%s: macro files %v, want %v", id, n.MacroFiles, want)
+		}
 	}
 }

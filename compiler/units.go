@@ -69,7 +69,7 @@ func (c *compilation) loadMacros() {
 				c.diags.Errorf(pos, "macro %s is defined twice (also in %s:%d) — rename or remove one", n, prev.file, prev.node.Location.Line)
 				continue
 			}
-			def := &macroDef{node: node, file: f.Path, volatile: volatile[n]}
+			def := &macroDef{node: node, file: f.Path, volatile: volatile[n], project: true}
 			c.macros[n] = def
 			c.base.Set(n, def.call)
 		}

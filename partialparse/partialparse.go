@@ -65,7 +65,7 @@ const (
 )
 
 // format is the record's version: a record of another format is ignored.
-const format = 2
+const format = 3
 
 // Options are a compile's inputs besides the project's files.
 type Options struct {

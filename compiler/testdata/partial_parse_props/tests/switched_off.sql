@@ -1,0 +1,2 @@
+{{ config(enabled=checks_on()) }}
+select * from {{ ref('a') }} where id < 0
