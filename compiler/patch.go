@@ -161,10 +161,14 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		m.Nodes[u.node.ID] = u.node
 	}
 	m.BuildChildren()
+	var rewired []manifest.NodeID // the models whose dependencies changed
 	for _, u := range live {
-		if dependsOnItself(m, u.node.ID) {
-			return nil, nil, 0 // a full compile reports the cycle
+		if !slices.Equal(u.node.DependsOn, prev.Nodes[u.node.ID].DependsOn) {
+			rewired = append(rewired, u.node.ID)
 		}
+	}
+	if onCycle(m, rewired) {
+		return nil, nil, 0 // a full compile reports the cycle
 	}
 	c.checkStreams(m)
 	if c.diags.HasErrors() {
@@ -419,27 +423,58 @@ func (c *compilation) patchedDiagnostics(warnings diag.List, changed []*unit, ch
 	return diags
 }
 
-// dependsOnItself reports whether node id of m depends on itself through
-// DependsOn. prev had no cycle, so a cycle of m passes through a node whose
-// dependencies changed: checking those walks only their ancestors.
-func dependsOnItself(m *manifest.Manifest, id manifest.NodeID) bool {
-	seen := map[manifest.NodeID]bool{}
-	stack := append([]manifest.NodeID(nil), m.Nodes[id].DependsOn...)
+// onCycle reports whether a node of ids lies on a dependency cycle of m.
+// prev had no cycle, so a cycle of m passes through a node whose
+// dependencies changed: given those, onCycle looks only at their
+// ancestors, once for all (Kahn's algorithm over them: a cycle through a
+// node is made of its ancestors).
+func onCycle(m *manifest.Manifest, ids []manifest.NodeID) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	// The ancestors of ids, ids included, with how many of their
+	// dependencies are among them.
+	pending := map[manifest.NodeID]int{}
+	stack := append([]manifest.NodeID(nil), ids...)
 	for len(stack) > 0 {
-		d := stack[len(stack)-1]
+		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if d == id {
-			return true
-		}
-		if seen[d] {
+		if _, seen := pending[id]; seen {
 			continue
 		}
-		seen[d] = true
-		if n := m.Nodes[d]; n != nil {
-			stack = append(stack, n.DependsOn...)
+		n := m.Nodes[id]
+		if n == nil {
+			continue
+		}
+		pending[id] = 0
+		for _, d := range n.DependsOn {
+			if m.Nodes[d] != nil {
+				pending[id]++
+				stack = append(stack, d)
+			}
 		}
 	}
-	return false
+	var ready []manifest.NodeID
+	for id, deps := range pending {
+		if deps == 0 {
+			ready = append(ready, id)
+		}
+	}
+	done := 0
+	for len(ready) > 0 {
+		id := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		done++
+		for _, child := range m.Children[id] {
+			if _, in := pending[child]; !in {
+				continue
+			}
+			if pending[child]--; pending[child] == 0 {
+				ready = append(ready, child)
+			}
+		}
+	}
+	return done < len(pending)
 }
 
 // modelRelation is what ref() of the compiled model n renders as.
