@@ -208,7 +208,7 @@ func TestPartialParsePatch(t *testing.T) {
 		"models/m.yml":   "models:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
 		"models/v.sql":   "select '{{ env_var(\"ELT_PP_V\", \"unset\") }}' as v",
 	})
-	const patchedMessage = "rendering again only the 1 model whose SQL, properties or macros changed"
+	const patchedMessage = "whose SQL, properties or macros changed"
 	step := func(what, want string) string {
 		t.Helper()
 		out := mustElt(t, dir, "compile")
@@ -250,7 +250,9 @@ func TestPartialParsePatch(t *testing.T) {
 	step("unchanged", reusedMessage)
 
 	editFile(t, filepath.Join(dir, "models", "b.sql"), "select id", "select id, 'x' as tag")
-	step("b's text changed", patchedMessage)
+	if out := step("b's text changed", patchedMessage); !strings.Contains(out, "rendering again only the 1 node whose") {
+		t.Fatalf("b's text changed:\n%s", out)
+	}
 	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "'x' as tag") {
 		t.Fatalf("b = %s", got)
 	}
@@ -276,7 +278,9 @@ func TestPartialParsePatch(t *testing.T) {
 	// are rendered again and their tests made again.
 	yml := filepath.Join(dir, "models", "m.yml")
 	editFile(t, yml, "data_tests: [not_null]", "data_tests: [not_null, unique]")
-	step("b's tests changed", patchedMessage)
+	if out := step("b's tests changed", patchedMessage); !strings.Contains(out, "rendering again only the 3 nodes whose") {
+		t.Fatalf("b's tests changed (b and its two tests):\n%s", out)
+	}
 	if got, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.yml", "unique_b_id.sql")); err != nil ||
 		!strings.Contains(string(got), "group by id") {
 		t.Fatalf("unique_b_id = %s (%v)", got, err)
@@ -325,8 +329,8 @@ func TestPartialParsePatch(t *testing.T) {
 
 // TestPartialParsePatchMacros: after an edit of a macro file, elt renders
 // again the models and tests that called its macros, and writes what a
-// full compile writes; a macro file that gains or loses a macro, or whose
-// macro a singular test calls, compiles everything.
+// full compile writes, as after an edit of a singular test; a macro file
+// that gains or loses a macro, or a config(, compiles everything.
 func TestPartialParsePatchMacros(t *testing.T) {
 	dir := writeProject(t, map[string]string{
 		"project.yaml":          "name: pm\n",
@@ -368,13 +372,13 @@ func TestPartialParsePatchMacros(t *testing.T) {
 	}
 	compile("first compile", "Compiled 5 nodes")
 	editFile(t, filepath.Join(dir, "macros", "amounts.sql"), "* 100", "* 1000")
-	compile("a macro b calls", "rendering again only the 1 model whose SQL, properties or macros changed")
+	compile("a macro b calls", "rendering again only the 1 node whose SQL, properties or macros changed")
 	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "* 1000") {
 		t.Fatalf("b = %s", got)
 	}
 	sameAsFull("a macro b calls")
 	editFile(t, filepath.Join(dir, "macros", "checks.sql"), "<= 0", "< 0")
-	compile("a test macro", "rendering again only the 1 model whose SQL, properties or macros changed")
+	compile("a test macro", "rendering again only the 2 nodes whose SQL, properties or macros changed") // c and its test
 	got, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.yml", "positive_c_id.sql"))
 	if err != nil || !strings.Contains(string(got), "id < 0") {
 		t.Fatalf("positive_c_id = %s (%v)", got, err)
@@ -383,9 +387,18 @@ func TestPartialParsePatchMacros(t *testing.T) {
 	if out := mustElt(t, dir, "build"); !strings.Contains(out, "PASS=5") {
 		t.Fatalf("build after a patch of macros:\n%s", out)
 	}
+	editFile(t, filepath.Join(dir, "macros", "singular.sql"), "id < 0", "id < -1")
+	compile("a macro a singular test calls", "rendering again only the 1 node whose SQL, properties or macros changed")
+	got, err = os.ReadFile(filepath.Join(dir, "target", "compiled", "tests", "no_negative.sql"))
+	if err != nil || !strings.Contains(string(got), "id < -1") {
+		t.Fatalf("no_negative = %s (%v)", got, err)
+	}
+	sameAsFull("a macro a singular test calls")
+	editFile(t, filepath.Join(dir, "tests", "no_negative.sql"), "{{ none_below(ref('a')) }}", "{{ none_below(ref('b')) }}")
+	compile("a singular test's text", "rendering again only the 1 node whose SQL, properties or macros changed")
+	sameAsFull("a singular test's text")
 	for _, c := range []struct{ what, file, old, new string }{
 		{"a macro added", "amounts.sql", "{% endmacro %}\n", "{% endmacro %}\n{% macro dollars(x) %}{{ x }}{% endmacro %}\n"},
-		{"a macro a singular test calls", "singular.sql", "id < 0", "id < -1"},
 		// config() in a macro file makes a compile render every model
 		// to find its config() calls.
 		{"a macro file that mentions config(", "amounts.sql", "* 1000", "* 1000 {# config( #}"},

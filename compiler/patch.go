@@ -21,32 +21,33 @@ type Changes struct {
 	Macros []string
 }
 
-// Patch compiles p by rendering again only the models whose text differs
-// from prev, the manifest of an earlier compile of the same project whose
-// inputs differed from p's only in the text of model files and of the
-// properties and macro files changes names: the same files, the same
-// project.yaml, seeds and tests, the same options, env_var() values,
-// relations and run_query() rows (partialparse checks all of that).
-// warnings are that compile's warnings.
+// Patch compiles p by rendering again only the models and singular tests
+// whose text differs from prev, the manifest of an earlier compile of the
+// same project whose inputs differed from p's only in the text of model
+// and singular test files and of the properties and macro files changes
+// names: the same files, the same project.yaml and seeds, the same
+// options, env_var() values, relations and run_query() rows (partialparse
+// checks all of that). warnings are that compile's warnings.
 //
 // The models a changed properties file describes, now or before, are
 // rendered again too, and their generic tests made again; so are the
 // nodes whose rendering called a macro of a changed macro file (a generic
-// test, by making its model's tests again). Patch gives up when a changed
+// test, by making its model's tests again), and the singular tests prev
+// does not hold (disabled there). Patch gives up when a changed
 // properties file now holds more than models (sources, seeds or unit
-// tests: other nodes depend on them), when a changed macro file defines
-// other macros than before, and when a singular test called one of its
-// macros.
+// tests: other nodes depend on them) and when a changed macro file defines
+// other macros than before.
 //
 // The result is what Compile would return, with how many of the
-// manifest's models were rendered again (disabled models are rendered
-// too, to see whether they still are, but not counted); or m is nil and
+// manifest's models and tests were made again (disabled models and tests
+// are rendered too, to see whether they still are, but not counted); or
+// m is nil and
 // the caller compiles in full. Patch gives up whenever a changed model
 // could change anything beyond its own node and its tests: when its
 // configuration or relation differs from before (other models' SQL renders
 // its relation, its event_time, its materialization), when it is or was
 // ephemeral (others inline it) or disabled, when it is a snapshot (an
-// invariant test embeds its SELECT), when it or one of its tests refs an
+// invariant test embeds its SELECT), when it or a test made again refs an
 // ephemeral model, when a unit test tests it or gives it as an input, when
 // a test generated again takes a name another test holds, and when it or
 // the graph has any error (a full compile reports every error at once).
@@ -72,7 +73,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
-	calledChanged, ok := c.macroCallers(prev, changes.Macros)
+	calledChanged, testsCalling, ok := c.macroCallers(prev, changes.Macros)
 	if !ok {
 		return nil, nil, 0
 	}
@@ -101,11 +102,22 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
-	c.parallel(len(changed), func(i int) { c.discover(changed[i]) })
-	c.indexRefs()
-	if len(changes.Macros) > 0 && !c.disabledTestsStayDisabled(prev) {
-		return nil, nil, 0
+	// Singular tests have no dependants: those whose text changed, that
+	// called a changed macro, or that prev does not hold (disabled there:
+	// a disabled node records no macro files) are made again.
+	var retest []*unit
+	for _, u := range c.tests { // singular tests: no generic test is made yet
+		old := prev.Nodes[u.node.ID]
+		switch {
+		case old == nil || old.RawSQL != u.file.Content || testsCalling[u.node.ID]:
+			retest = append(retest, u)
+		case old.ResourceType != manifest.Test || old.TestInfo == nil || old.TestInfo.TestType != "singular":
+			return nil, nil, 0
+		}
 	}
+	discovered := append(append([]*unit(nil), changed...), retest...)
+	c.parallel(len(discovered), func(i int) { c.discover(discovered[i]) })
+	c.indexRefs()
 	var live []*unit
 	for _, u := range changed {
 		old := prev.Nodes[u.node.ID]
@@ -123,7 +135,26 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		}
 		live = append(live, u)
 	}
-	c.parallel(len(live), func(i int) { c.finalRender(live[i]) })
+	var liveTests []*unit
+	var dropped []manifest.NodeID
+	for _, u := range retest {
+		switch {
+		case u.failed:
+			return nil, nil, 0
+		case u.node.Config.Enabled:
+			liveTests = append(liveTests, u)
+		case prev.Nodes[u.node.ID] != nil:
+			dropped = append(dropped, u.node.ID) // disabled now
+		}
+	}
+	rendering := append(append([]*unit(nil), live...), liveTests...)
+	c.parallel(len(rendering), func(i int) { c.finalRender(rendering[i]) })
+	for _, u := range liveTests {
+		if u.failed || c.refsEphemeral(u) {
+			return nil, nil, 0
+		}
+		placeFailures(u.node) // as Compile's compileUnitTests does
+	}
 	for _, u := range live {
 		if u.failed || c.refsEphemeral(u) {
 			return nil, nil, 0
@@ -133,10 +164,12 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
-	tests, dropped, ok := c.regenerateTests(prev, live, described)
+	tests, replaced, ok := c.regenerateTests(prev, live, described)
 	if !ok {
 		return nil, nil, 0
 	}
+	dropped = append(dropped, replaced...)
+	tests = append(tests, liveTests...)
 	c.inlineEphemerals(live)
 	c.inlineEphemerals(tests)
 	if c.diags.HasErrors() {
@@ -178,23 +211,24 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if len(changes.Macros) > 0 {
 		m.Macros = c.manifestMacros() // their lines and arguments may differ
 	}
-	diags = c.patchedDiagnostics(warnings, changed, changes)
+	diags = c.patchedDiagnostics(warnings, append(append([]*unit(nil), changed...), retest...), changes)
 	if diags.HasErrors() {
 		return nil, nil, 0
 	}
-	return m, diags, len(live)
+	return m, diags, len(live) + len(tests)
 }
 
 // macroCallers names the models of prev whose rendering called a macro of
 // the changed macro files: true for a model whose tests must be made
 // again (a generic test of it called one), false for one that must only be
-// rendered again. ok is false when the patch must give up: a changed file
-// defines other macros than before (a template that names a macro a file
-// gains may render otherwise without having called it), or a singular or
-// unit test, or a test of a source or seed, called one.
-func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []string) (names map[string]bool, ok bool) {
+// rendered again; and the singular tests that called one. ok is false
+// when the patch must give up: a changed file defines other macros than
+// before (a template that names a macro a file gains may render otherwise
+// without having called it), or a unit test, or a test of a source or
+// seed, called one.
+func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []string) (models map[string]bool, singular map[manifest.NodeID]bool, ok bool) {
 	if len(changedMacros) == 0 {
-		return nil, true
+		return nil, nil, true
 	}
 	changed := map[string]bool{}
 	for _, f := range changedMacros {
@@ -212,46 +246,29 @@ func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []stri
 		}
 	}
 	if !maps.Equal(was, now) {
-		return nil, false
+		return nil, nil, false
 	}
-	names = map[string]bool{}
+	models, singular = map[string]bool{}, map[manifest.NodeID]bool{}
 	for _, n := range prev.Nodes {
 		if !slices.ContainsFunc(n.MacroFiles, func(f string) bool { return changed[f] }) {
 			continue
 		}
 		switch {
 		case n.ResourceType == manifest.Model:
-			if _, seen := names[n.Name]; !seen {
-				names[n.Name] = false
+			if _, seen := models[n.Name]; !seen {
+				models[n.Name] = false
 			}
-		case n.ResourceType == manifest.Test && n.TestInfo != nil && n.TestInfo.TestType == "generic" &&
-			n.TestInfo.AttachedNode.Type() == manifest.Model:
-			names[strings.TrimPrefix(string(n.TestInfo.AttachedNode), "model.")] = true
+		case n.ResourceType != manifest.Test || n.TestInfo == nil:
+			return nil, nil, false
+		case n.TestInfo.TestType == "singular":
+			singular[n.ID] = true
+		case n.TestInfo.TestType == "generic" && n.TestInfo.AttachedNode.Type() == manifest.Model:
+			models[strings.TrimPrefix(string(n.TestInfo.AttachedNode), "model.")] = true
 		default:
-			return nil, false
+			return nil, nil, false
 		}
 	}
-	return names, true
-}
-
-// disabledTestsStayDisabled discovers the singular tests prev does not
-// hold (disabled there; a disabled node records no macro files, and a
-// config() of one may call a changed macro) and reports whether each
-// still is, without errors.
-func (c *compilation) disabledTestsStayDisabled(prev *manifest.Manifest) bool {
-	var absent []*unit
-	for _, u := range c.tests {
-		if prev.Nodes[u.node.ID] == nil {
-			absent = append(absent, u)
-		}
-	}
-	c.parallel(len(absent), func(i int) { c.discover(absent[i]) })
-	for _, u := range absent {
-		if u.failed || u.node.Config.Enabled {
-			return false
-		}
-	}
-	return true
+	return models, singular, true
 }
 
 // describedModels names the models the changed properties files describe

@@ -50,7 +50,7 @@ var macroEdits = []struct {
 			return ""
 		}
 		return strings.ReplaceAll(s, "return(false)", "return(true)")
-	}, &no},
+	}, &yes}, // the test is made again, now enabled
 	{"macro added", func(s string) string { return s + "\n{% macro zz_patched_new() %}1{% endmacro %}\n" }, &no},
 	{"macro removed", func(s string) string {
 		loc := endOfBody.FindStringIndex(s)

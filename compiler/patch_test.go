@@ -3,6 +3,7 @@ package compiler
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,4 +270,142 @@ func TestPatchWarnings(t *testing.T) {
 	if diagText(got) != diagText(diag.List{kept}) {
 		t.Fatalf("warnings after the patch:\n%s\nwant\n%s", diagText(got), diagText(diag.List{kept}))
 	}
+}
+
+// patchCase copies the project at src (loaded as base), compiles it,
+// writes text to the file at rel, and checks that Patch of that compile,
+// given changes(before, edited), gives exactly what a full compile of the
+// edited project gives, or gives up; want, when not nil, says whether it
+// must patch. It returns whether it patched and how many nodes it made
+// again.
+func patchCase(t *testing.T, src string, base *project.Project, opts Options, rel, text string, want *bool,
+	changes func(t *testing.T, before, edited *project.Project) Changes) (patched bool, rendered int) {
+	t.Helper()
+	dir := copyProject(t, src, base)
+	q, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(errs.Err())
+	}
+	before, beforeDiags := Compile(q, opts)
+	if beforeDiags.HasErrors() {
+		t.Fatal(beforeDiags.Err())
+	}
+	writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), text)
+	edited, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatalf("the edit breaks loading: %v", errs.Err())
+	}
+	got, gotDiags, rendered := Patch(edited, opts, before, warningsOf(beforeDiags), changes(t, q, edited))
+	if want != nil && (got != nil) != *want {
+		t.Fatalf("patched = %v, want %v", got != nil, *want)
+	}
+	if got == nil {
+		return false, 0
+	}
+	wantM, wantDiags := Compile(edited, opts)
+	if wantDiags.HasErrors() {
+		t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+	}
+	comparePatch(t, got, gotDiags, wantM, wantDiags)
+	return true, rendered
+}
+
+// testEdits change a singular test's text; patches is as patchEdit's.
+var testEdits = []patchEdit{
+	{"comment appended", func(text, _ string) string { return text + "\n-- edited\n" }, &yes},
+	{"ref to another model", func(_, other string) string {
+		return "select * from {{ ref('" + other + "') }} where 1 = 0"
+	}, &yes},
+	{"no refs", func(string, string) string { return "select 1 as x where false" }, &yes},
+	{"disabled", func(text, _ string) string { return "{{ config(enabled=false) }}\n" + text }, &yes},
+	{"failures stored, warn", func(text, _ string) string {
+		return "{{ config(store_failures=true, severity='warn', tags=['patched']) }}\n" + text
+	}, &yes},
+	{"template error", func(text, _ string) string { return text + "\n{{ nope( }}" }, &no},
+	{"unknown ref", func(text, _ string) string { return text + "\n-- {{ ref('no_such_model') }}" }, &no},
+	{"ephemeral ref", func(text, eph string) string {
+		if eph == "" {
+			return ""
+		}
+		return text + "\n-- {{ ref('" + eph + "') }}"
+	}, &no},
+}
+
+// TestPatchTestsEqualsCompile edits every singular test of every
+// error-free golden project and of the example, and checks that Patch
+// gives what a full compile gives, or gives up where it must. A singular
+// test has no dependants: any edit that compiles is patched.
+func TestPatchTestsEqualsCompile(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/project.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	dirs = append(dirs, "../project.yaml")
+	patched := map[string]int{}
+	for _, pf := range dirs {
+		src := filepath.Dir(pf)
+		name := filepath.Base(src)
+		if name == ".." {
+			name = "example"
+		}
+		if strings.HasPrefix(name, "errors_") {
+			continue
+		}
+		opts := fixedOptions()
+		if f := caseOptions[name]; f != nil {
+			f(&opts)
+		}
+		base, errs := project.Load(src)
+		if errs.HasErrors() {
+			t.Fatalf("%s: load: %v", name, errs.Err())
+		}
+		prev, diags := Compile(base, opts)
+		if diags.HasErrors() {
+			t.Fatalf("%s: compile: %v", name, diags.Err())
+		}
+		other, eph := otherModel(prev, ""), ""
+		for _, id := range prev.IDs() {
+			if n := prev.Nodes[id]; n.ResourceType == manifest.Model && n.Config.Materialized == "ephemeral" {
+				eph = n.Name
+			}
+		}
+		for _, f := range base.Tests {
+			// A test disabled before may take any edit that keeps it so; one
+			// that refs an ephemeral model is never patched.
+			old := prev.Nodes[manifest.TestID(f.Name)]
+			refsEphemeral := old != nil && slices.ContainsFunc(old.DependsOn, func(id manifest.NodeID) bool {
+				return prev.Nodes[id] != nil && prev.Nodes[id].Config.Materialized == "ephemeral"
+			})
+			for _, e := range testEdits {
+				arg := other
+				if e.name == "ephemeral ref" {
+					arg = eph
+				}
+				text := e.edit(f.Content, arg)
+				if text == "" {
+					continue
+				}
+				want := e.patches
+				if old == nil || refsEphemeral && *want {
+					want = nil
+				}
+				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					ok, rendered := patchCase(t, src, base, opts, f.Path, text, want,
+						func(*testing.T, *project.Project, *project.Project) Changes { return Changes{} })
+					if ok {
+						patched[e.name]++
+						if old != nil && e.name != "disabled" && rendered != 1 {
+							t.Errorf("made %d nodes again, want 1", rendered)
+						}
+					}
+				})
+			}
+		}
+	}
+	for _, e := range testEdits {
+		if *e.patches && patched[e.name] == 0 {
+			t.Errorf("no singular test was patched after the edit %q", e.name)
+		}
+	}
+	t.Logf("patched: %v", patched)
 }

@@ -22,14 +22,14 @@
 // modification time and inode, so that a reuse reads neither to check it.
 // A reuse rewrites only manifest.json's metadata, in place.
 //
-// When the only inputs that differ are the texts of model files, of
-// properties files that describe models only and of macro files (the
-// record's ModelKey matches, and no macro file gained or lost "config("),
-// LookupPatch hands the recorded manifest to compiler.Patch, which renders
-// only the changed models again on top of it (with the models the changed
-// properties files describe, now or before, and the nodes that called a
-// changed file's macros) or gives up, and the new record holds what both
-// renderings read.
+// When the only inputs that differ are the texts of model and singular
+// test files, of properties files that describe models only and of macro
+// files (the record's ModelKey matches, and no macro file gained or lost
+// "config("), LookupPatch hands the recorded manifest to compiler.Patch,
+// which renders only the changed models and tests again on top of it (with
+// the models the changed properties files describe, now or before, and the
+// nodes that called a changed file's macros) or gives up, and the new
+// record holds what both renderings read.
 package partialparse
 
 import (
@@ -81,9 +81,10 @@ type Options struct {
 type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
-	// ModelKey is Key without the content of the model, properties and
-	// macro files (their paths stay): two compiles of one ModelKey differ
-	// at most in those texts, which compiler.Patch may bring up to date.
+	// ModelKey is Key without the content of the model, singular test,
+	// properties and macro files (their paths stay): two compiles of one
+	// ModelKey differ at most in those texts, which compiler.Patch may
+	// bring up to date.
 	// Props and Macros tell which properties and macro files differ.
 	ModelKey string
 	// Props are the properties files by path.
@@ -156,8 +157,11 @@ func propsFiles(p *project.Project) map[string]PropsFile {
 // seed files (project.Load hashed the rest as it read them).
 func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	// ModelKey leaves out the contents of the files a patch may take.
-	patchable := make(map[string]bool, len(p.Models)+len(p.PropsFiles))
+	patchable := make(map[string]bool, len(p.Models)+len(p.Tests)+len(p.PropsFiles)+len(p.Macros))
 	for _, f := range p.Models {
+		patchable[f.Path] = true
+	}
+	for _, f := range p.Tests {
 		patchable[f.Path] = true
 	}
 	for _, f := range p.PropsFiles {

@@ -274,7 +274,9 @@ func TestModelKey(t *testing.T) {
 		p := &project.Project{Dir: t.TempDir(),
 			Models: []*project.SQLFile{{Path: "models/a.sql"}, {Path: "models/b.sql"}},
 			Inputs: []project.InputFile{{Path: "macros/m.sql", SHA256: sum("m")}, {Path: "models/a.sql", SHA256: sum("a")},
-				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")}},
+				{Path: "models/b.sql", SHA256: sum("b")}, {Path: "models/s.yml", SHA256: sum("s")}, {Path: "project.yaml", SHA256: sum("p")},
+				{Path: "tests/t.sql", SHA256: sum("t")}},
+			Tests:      []*project.SQLFile{{Path: "tests/t.sql"}},
 			Macros:     []*project.SQLFile{{Path: "macros/m.sql", Content: "{% macro m() %}1{% endmacro %}"}},
 			PropsFiles: []string{"models/s.yml"}}
 		if edit != nil {
@@ -297,6 +299,7 @@ func TestModelKey(t *testing.T) {
 		{"a model's text", func(p *project.Project) { p.Inputs[1].SHA256 = sum("a2") }, opts, false, true},
 		{"a macro's text", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, true},
 		{"a macro renamed", func(p *project.Project) { p.Macros[0].Path, p.Inputs[0].Path = "macros/n.sql", "macros/n.sql" }, opts, false, false},
+		{"a singular test's text", func(p *project.Project) { p.Inputs[5].SHA256 = sum("t2") }, opts, false, true},
 		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
 		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},
 		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
