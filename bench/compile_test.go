@@ -84,14 +84,14 @@ func measureCompile(tb testing.TB, n, rounds int) (k compileKinds) {
 		appendText(tb, edited, fmt.Sprintf("\n-- edit %d\n", i))
 		settleDisk()
 		p = runElt(tb, dir, "compile")
-		if !strings.Contains(p.out, "rendering again only the 1 node whose SQL, properties or macros changed") {
+		if !strings.Contains(p.out, "rendering again only the 1 node whose files changed") {
 			tb.Fatalf("the compile after editing %s did not patch the last one:\n%s", edited, tail(p.out, 2000))
 		}
 		k.edited.add(p)
 		appendText(tb, props, fmt.Sprintf("\n# edit %d\n", i))
 		settleDisk()
 		p = runElt(tb, dir, "compile")
-		if !strings.Contains(p.out, "nodes whose SQL, properties or macros changed") {
+		if !strings.Contains(p.out, "nodes whose files changed") {
 			tb.Fatalf("the compile after editing %s did not patch the last one:\n%s", props, tail(p.out, 2000))
 		}
 		k.yaml.add(p)

@@ -24,10 +24,11 @@ type Changes struct {
 // Patch compiles p by rendering again only the models and singular tests
 // whose text differs from prev, the manifest of an earlier compile of the
 // same project whose inputs differed from p's only in the text of model
-// and singular test files and of the properties and macro files changes
-// names: the same files, the same project.yaml and seeds, the same
-// options, env_var() values, relations and run_query() rows (partialparse
-// checks all of that). warnings are that compile's warnings.
+// and singular test files, of the properties and macro files changes
+// names and in seeds' data: the same files, the same project.yaml, the
+// same options, env_var() values, relations and run_query() rows
+// (partialparse checks all of that). warnings are that compile's
+// warnings. A seed whose data changed gets its new fingerprint.
 //
 // The models a changed properties file describes, now or before, are
 // rendered again too, and their generic tests made again; so are the
@@ -185,6 +186,17 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for id, n := range prev.Nodes {
 		m.Nodes[id] = n
 	}
+	// A seed's data changes only its fingerprint (its configuration and
+	// properties are in files a patch does not take): prepare built every
+	// seed's node again.
+	for _, n := range c.seeds {
+		if old := prev.Nodes[n.ID]; old == nil || old.ResourceType != manifest.Seed {
+			return nil, nil, 0
+		} else if old.Fingerprint != n.Fingerprint {
+			m.Nodes[n.ID] = n
+			rendered++
+		}
+	}
 	for _, id := range dropped {
 		delete(m.Nodes, id)
 	}
@@ -215,7 +227,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if diags.HasErrors() {
 		return nil, nil, 0
 	}
-	return m, diags, len(live) + len(tests)
+	return m, diags, rendered + len(live) + len(tests)
 }
 
 // macroCallers names the models of prev whose rendering called a macro of

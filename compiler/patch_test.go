@@ -409,3 +409,56 @@ func TestPatchTestsEqualsCompile(t *testing.T) {
 	}
 	t.Logf("patched: %v", patched)
 }
+
+// TestPatchSeedsEqualsCompile changes the data of every seed of the golden
+// projects and of the example: a patch gives the seed its new fingerprint
+// and gives exactly what a full compile gives.
+func TestPatchSeedsEqualsCompile(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/project.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	dirs = append(dirs, "../project.yaml")
+	tried := 0
+	for _, pf := range dirs {
+		src := filepath.Dir(pf)
+		name := filepath.Base(src)
+		if name == ".." {
+			name = "example"
+		}
+		if strings.HasPrefix(name, "errors_") {
+			continue
+		}
+		opts := fixedOptions()
+		if f := caseOptions[name]; f != nil {
+			f(&opts)
+		}
+		base, errs := project.Load(src)
+		if errs.HasErrors() {
+			t.Fatalf("%s: load: %v", name, errs.Err())
+		}
+		for _, seed := range base.SeedFiles {
+			data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(seed)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(strings.TrimRight(string(data), "\n"), "\n")
+			edited := string(data)
+			if !strings.HasSuffix(edited, "\n") {
+				edited += "\n"
+			}
+			edited += lines[len(lines)-1] + "\n" // a row repeated
+			tried++
+			t.Run(name+"/"+seed, func(t *testing.T) {
+				ok, rendered := patchCase(t, src, base, opts, seed, edited, &yes,
+					func(*testing.T, *project.Project, *project.Project) Changes { return Changes{} })
+				if ok && rendered != 1 {
+					t.Errorf("made %d nodes again, want 1", rendered)
+				}
+			})
+		}
+	}
+	if tried == 0 {
+		t.Error("no seed was tried")
+	}
+}

@@ -23,8 +23,8 @@
 // A reuse rewrites only manifest.json's metadata, in place.
 //
 // When the only inputs that differ are the texts of model and singular
-// test files, of properties files that describe models only and of macro
-// files (the record's ModelKey matches, and no macro file gained or lost
+// test files, of properties files that describe models only, of macro
+// files and seeds' data (the record's ModelKey matches, and no macro file gained or lost
 // "config("), LookupPatch hands the recorded manifest to compiler.Patch,
 // which renders only the changed models and tests again on top of it (with
 // the models the changed properties files describe, now or before, and the
@@ -82,8 +82,8 @@ type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
 	// ModelKey is Key without the content of the model, singular test,
-	// properties and macro files (their paths stay): two compiles of one
-	// ModelKey differ at most in those texts, which compiler.Patch may
+	// properties, macro and seed files (their paths stay): two compiles of
+	// one ModelKey differ at most in those texts, which compiler.Patch may
 	// bring up to date.
 	// Props and Macros tell which properties and macro files differ.
 	ModelKey string
@@ -204,7 +204,7 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		sum := sha256.Sum256(data)
 		both.Write([]byte(s))
 		both.Write([]byte{0})
-		both.Write(sum[:])
+		h.Write(sum[:]) // a seed's data changes only its node's fingerprint, which a patch takes
 	}
 	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Props: propsFiles(p),
 		Macros: macros, MacroConfig: macroConfig, Volatile: p.Volatile}, nil
