@@ -58,8 +58,8 @@ type session struct {
 	parse *parseRecord
 	// reused is the previous compile, when this session reused it.
 	reused *partialparse.Reuse
-	// patched is how many models this session rendered again on top of
-	// the previous compile (compiler.Patch); 0 when it compiled in full.
+	// patched is how many nodes this session made again on top of the
+	// previous compile (compiler.Patch); 0 when it compiled in full.
 	patched int
 	// patchedFrom is the previous compile this session's patched, if any.
 	patchedFrom *partialparse.Reuse

@@ -67,8 +67,8 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if !ok {
 		return nil, nil, 0
 	}
-	// Models are the only nodes whose text may differ: every other node
-	// of prev must be one this project declares.
+	// Every model of prev must be one this project declares (a model
+	// file's path is part of the key; its name is what a node holds).
 	for _, n := range prev.Nodes {
 		if n.ResourceType == manifest.Model && c.models[n.Name] == nil {
 			return nil, nil, 0
