@@ -81,52 +81,46 @@ func measureCompile(tb testing.TB, n, rounds int) (k compileKinds) {
 			tb.Fatalf("the warm compile did not reuse the last one:\n%s", tail(p.out, 2000))
 		}
 		k.warm.add(p)
-		appendText(tb, edited, fmt.Sprintf("\n-- edit %d\n", i))
-		settleDisk()
-		p = runElt(tb, dir, "compile")
-		if !strings.Contains(p.out, "rendering again only the 1 node whose files changed") {
-			tb.Fatalf("the compile after editing %s did not patch the last one:\n%s", edited, tail(p.out, 2000))
-		}
-		k.edited.add(p)
-		appendText(tb, props, fmt.Sprintf("\n# edit %d\n", i))
-		settleDisk()
-		p = runElt(tb, dir, "compile")
-		if !strings.Contains(p.out, "nodes whose files changed") {
-			tb.Fatalf("the compile after editing %s did not patch the last one:\n%s", props, tail(p.out, 2000))
-		}
-		k.yaml.add(p)
+		k.edited.add(compileAfterEdit(tb, dir, edited, fmt.Sprintf("\n-- edit %d\n", i), "rendering again only the 1 node whose files changed"))
+		k.yaml.add(compileAfterEdit(tb, dir, props, fmt.Sprintf("\n# edit %d\n", i), "nodes whose files changed"))
 	}
 	return
 }
 
-// editableProps returns the path of the last properties file of the
-// generated project in dir.
-func editableProps(tb testing.TB, dir string) string {
-	var last string
-	err := filepath.WalkDir(filepath.Join(dir, "models"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yml") {
-			last = p
-		}
-		return err
-	})
-	if err != nil || last == "" {
-		tb.Fatalf("no properties file under %s: %v", dir, err)
+// compileAfterEdit appends text to the file at p, runs `elt compile` on
+// the project in dir once the disk settled, and checks that it patched
+// the last compile (its output says want).
+func compileAfterEdit(tb testing.TB, dir, p, text, want string) proc {
+	appendText(tb, p, text)
+	settleDisk()
+	run := runElt(tb, dir, "compile")
+	if !strings.Contains(run.out, want) {
+		tb.Fatalf("the compile after editing %s did not patch the last one:\n%s", p, tail(run.out, 2000))
 	}
-	return last
+	return run
 }
 
 // editableModel returns the path of the last model file of the generated
 // project in dir, a view two layers from the base.
-func editableModel(tb testing.TB, dir string) string {
+func editableModel(tb testing.TB, dir string) string { return lastFile(tb, dir, ".sql") }
+
+// editableProps returns the path of the last properties file of the
+// generated project in dir, which describes about one model in ten of
+// its folder.
+func editableProps(tb testing.TB, dir string) string { return lastFile(tb, dir, ".yml") }
+
+// lastFile returns the last file under dir/models whose name ends in ext,
+// in the order of a walk.
+func lastFile(tb testing.TB, dir, ext string) string {
 	var last string
 	err := filepath.WalkDir(filepath.Join(dir, "models"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".sql") {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ext) {
 			last = p
 		}
 		return err
 	})
 	if err != nil || last == "" {
-		tb.Fatalf("no model file under %s: %v", dir, err)
+		tb.Fatalf("no %s file under %s: %v", ext, filepath.Join(dir, "models"), err)
 	}
 	return last
 }

@@ -222,27 +222,11 @@ func TestPartialParsePatch(t *testing.T) {
 		}
 		return out
 	}
-	// sameAsFull checks that manifest.json is, byte for byte but for its
-	// metadata, what a full compile writes; the full compile's record
-	// replaces the patch's.
+	// sameAsFull checks the patch against a full compile, whose record is
+	// then recorded and reused.
 	sameAsFull := func(what string) {
 		t.Helper()
-		read := func() string {
-			b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			start, end, err := manifest.MetadataSpan(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b[:start]) + string(b[end:])
-		}
-		patched := read()
-		mustElt(t, dir, "compile", "--no-partial-parse")
-		if full := read(); patched != full {
-			t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
-		}
+		sameAsFullCompile(t, dir, what)
 		step(what+": recorded again", "")
 		step(what+": then reused", reusedMessage)
 	}
@@ -350,24 +334,9 @@ func TestPartialParsePatchMacros(t *testing.T) {
 			t.Fatalf("%s: output lacks %q:\n%s", what, want, out)
 		}
 	}
-	manifestJSON := func() string {
-		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		start, end, err := manifest.MetadataSpan(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b[:start]) + string(b[end:])
-	}
 	sameAsFull := func(what string) {
 		t.Helper()
-		patched := manifestJSON()
-		mustElt(t, dir, "compile", "--no-partial-parse")
-		if full := manifestJSON(); patched != full {
-			t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
-		}
+		sameAsFullCompile(t, dir, what)
 		compile(what+": recorded again", "Compiled")
 	}
 	compile("first compile", "Compiled 5 nodes")
@@ -434,5 +403,28 @@ func TestPartialParsePatchSeed(t *testing.T) {
 	}
 	if out := mustElt(t, dir, "show", "--inline", "select n from main.m"); !strings.Contains(out, "2") {
 		t.Fatalf("m after the seed changed:\n%s", out)
+	}
+}
+
+// sameAsFullCompile checks that the project in dir's manifest.json is, byte
+// for byte but for its metadata, what a full compile writes; the full
+// compile's record replaces the last one.
+func sameAsFullCompile(t *testing.T, dir, what string) {
+	t.Helper()
+	read := func() string {
+		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, end, err := manifest.MetadataSpan(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b[:start]) + string(b[end:])
+	}
+	patched := read()
+	mustElt(t, dir, "compile", "--no-partial-parse")
+	if full := read(); patched != full {
+		t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
 	}
 }

@@ -1,13 +1,11 @@
 package compiler
 
 import (
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/elt-dev/elt/bench/gen"
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/partialparse"
@@ -61,69 +59,28 @@ var macroEdits = []struct {
 	}, &no},
 }
 
-// TestPatchMacrosEqualsCompile edits every macro file of every error-free
-// golden project, of the example project and of a small generated one,
-// one edit at a time, and checks that Patch of the previous compile, given
+// TestPatchMacrosEqualsCompile edits every macro file of every
+// patchProjects project, one edit at a time, and checks that Patch of the previous compile, given
 // the changed files as partialparse finds them, gives exactly what a full
 // compile of the edited project gives (manifest.json bytes, every node's
 // macro files and diagnostics), or gives up where it must.
 func TestPatchMacrosEqualsCompile(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/project.yaml")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	dirs = append(dirs, "../project.yaml")
-	genDir := filepath.Join(t.TempDir(), "generated")
-	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
-		t.Fatal(err)
-	}
-	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
 	patched, tried := map[string]int{}, map[string]int{}
-	for _, pf := range dirs {
-		src := filepath.Dir(pf)
-		name := filepath.Base(src)
-		if name == ".." {
-			name = "example"
-		}
-		if strings.HasPrefix(name, "errors_") {
-			continue
-		}
-		opts := fixedOptions()
-		if f := caseOptions[name]; f != nil {
-			f(&opts)
-		}
-		base, errs := project.Load(src)
-		if errs.HasErrors() {
-			t.Fatalf("%s: load: %v", name, errs.Err())
-		}
-		prev, diags := Compile(base, opts)
-		if diags.HasErrors() {
-			t.Fatalf("%s: compile: %v", name, diags.Err())
-		}
-		for _, f := range base.Macros {
-			plain := plainCallers(base, prev, f.Path)
+	for _, pp := range patchProjects(t) {
+		for _, f := range pp.base.Macros {
+			plain := plainCallers(pp.base, pp.prev, f.Path)
 			for _, e := range macroEdits {
 				text := e.edit(f.Content)
 				if text == "" || strings.Contains(text, "config(") != strings.Contains(f.Content, "config(") {
 					continue
 				}
 				tried[e.name]++
-				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
-					dir := copyProject(t, src, base)
-					q, errs := project.Load(dir)
-					if errs.HasErrors() {
-						t.Fatal(errs.Err())
-					}
-					before, beforeDiags := Compile(q, opts)
-					if beforeDiags.HasErrors() {
-						t.Fatal(beforeDiags.Err())
-					}
-					writeText(t, filepath.Join(dir, filepath.FromSlash(f.Path)), text)
-					edited, errs := project.Load(dir)
-					if errs.HasErrors() {
-						t.Fatalf("the edit breaks loading: %v", errs.Err())
-					}
-					was, now := inputsOf(t, q), inputsOf(t, edited)
+				want := e.patches
+				if want != nil && *want && !plain {
+					want = nil
+				}
+				changes := func(t *testing.T, before, edited *project.Project) Changes {
+					was, now := inputsOf(t, before), inputsOf(t, edited)
 					if was.ModelKey != now.ModelKey || was.MacroConfig != now.MacroConfig {
 						t.Fatal("partialparse would not patch a macro edit")
 					}
@@ -131,19 +88,12 @@ func TestPatchMacrosEqualsCompile(t *testing.T) {
 					if !ok || !slices.Equal(changedMacros, []string{f.Path}) {
 						t.Fatalf("changed macro files %v (%v), want only %s", changedMacros, ok, f.Path)
 					}
-					got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), Changes{Macros: changedMacros})
-					if e.patches != nil && (!*e.patches || plain) && (got != nil) != *e.patches {
-						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
+					return Changes{Macros: changedMacros}
+				}
+				t.Run(pp.name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					if ok, _ := patchCase(t, pp, f.Path, text, want, changes); ok {
+						patched[e.name]++
 					}
-					if got == nil {
-						return
-					}
-					patched[e.name]++
-					want, wantDiags := Compile(edited, opts)
-					if wantDiags.HasErrors() {
-						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
-					}
-					comparePatch(t, got, gotDiags, want, wantDiags)
 				})
 			}
 		}

@@ -9,7 +9,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/elt-dev/elt/bench/gen"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/partialparse"
 	"github.com/elt-dev/elt/project"
@@ -104,112 +103,51 @@ var propsEdits = []propsEdit{
 // them, gives exactly what a full compile of the edited project gives
 // (manifest.json bytes and diagnostics), or gives up where it must.
 func TestPatchPropsEqualsCompile(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/project.yaml")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	dirs = append(dirs, "../project.yaml")
-	genDir := filepath.Join(t.TempDir(), "generated")
-	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
-		t.Fatal(err)
-	}
-	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
 	patched, tried := map[string]int{}, map[string]int{}
-	for _, pf := range dirs {
-		src := filepath.Dir(pf)
-		name := filepath.Base(src)
-		if name == ".." {
-			name = "example"
-		}
-		if strings.HasPrefix(name, "errors_") {
-			continue
-		}
-		opts := fixedOptions()
-		if f := caseOptions[name]; f != nil {
-			f(&opts)
-		}
-		base, errs := project.Load(src)
-		if errs.HasErrors() {
-			t.Fatalf("%s: load: %v", name, errs.Err())
-		}
-		baseIn := inputsOf(t, base)
-		prev, diags := Compile(base, opts)
-		if diags.HasErrors() {
-			t.Fatalf("%s: compile: %v", name, diags.Err())
-		}
-		args := propsEditArgs{undocumented: undocumented(base, prev)}
-		for _, file := range base.PropsFiles {
+	for _, pp := range patchProjects(t) {
+		baseIn := inputsOf(t, pp.base)
+		args := propsEditArgs{undocumented: undocumented(pp.base, pp.prev)}
+		for _, file := range pp.base.PropsFiles {
 			pf := baseIn.Props[file]
 			if pf.Other || len(pf.Models) == 0 {
 				continue // partialparse refuses to patch such a file
 			}
 			// Patch takes the plain edits of a file whose models it may
 			// render again.
-			plain := name != "partial_parse_props" || file == "models/two.yml" // the others are made to clash
+			plain := pp.name != "partial_parse_props" || file == "models/two.yml" // the others are made to clash
 			for _, model := range pf.Models {
-				plain = plain && plainModel(base, prev, model)
+				plain = plain && plainModel(pp.base, pp.prev, model)
 			}
+			original := readText(t, filepath.Join(pp.src, filepath.FromSlash(file)))
 			for _, model := range pf.Models {
-				args.takenTest = testOfAnother(prev, pf.Models)
+				args.takenTest = testOfAnother(pp.prev, pf.Models)
 				for _, e := range propsEdits {
-					t.Run(name+"/"+file+"/"+model+"/"+e.name, func(t *testing.T) {
-						dir := copyProject(t, src, base)
-						q, errs := project.Load(dir)
-						if errs.HasErrors() {
-							t.Fatal(errs.Err())
-						}
-						before, beforeDiags := Compile(q, opts)
-						if beforeDiags.HasErrors() {
-							t.Fatal(beforeDiags.Err())
-						}
-						p := filepath.Join(dir, filepath.FromSlash(file))
-						text := readText(t, p)
-						if e.text != nil {
-							writeText(t, p, e.text(text))
-						} else {
-							var doc yaml.Node
-							if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-								t.Fatal(err)
-							}
-							root := doc.Content[0]
-							if !e.edit(root, modelEntry(t, root, model), args) {
-								t.Skip("the edit does not apply")
-							}
-							out, err := yaml.Marshal(&doc)
-							if err != nil {
-								t.Fatal(err)
-							}
-							writeText(t, p, string(out))
-						}
-						tried[e.name]++
-						edited, errs := project.Load(dir)
-						if errs.HasErrors() {
-							t.Fatalf("the edit breaks loading: %v", errs.Err())
-						}
-						changedProps, ok := partialparse.PropsChanges(inputsOf(t, q).Props, inputsOf(t, edited).Props)
+					text := editProps(t, original, model, e, args)
+					if text == "" {
+						continue // the edit does not apply
+					}
+					tried[e.name]++
+					want := e.patches
+					if want != nil && *want && !plain {
+						want = nil
+					}
+					changes := func(t *testing.T, before, edited *project.Project) Changes {
+						changedProps, ok := partialparse.PropsChanges(inputsOf(t, before).Props, inputsOf(t, edited).Props)
 						if !ok {
 							if !inputsOf(t, edited).Props[file].Other || e.patches == nil || *e.patches {
 								t.Fatal("partialparse refuses the change of a models-only file")
 							}
-							// Patch must refuse it too.
-							changedProps = map[string][]string{file: pf.Models}
+							changedProps = map[string][]string{file: pf.Models} // Patch must refuse it too
 						}
 						if _, ok := changedProps[file]; !ok || len(changedProps) != 1 {
 							t.Fatalf("changed properties files %v, want only %s", changedProps, file)
 						}
-						got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), Changes{Props: changedProps})
-						if e.patches != nil && (*e.patches == false || plain) && (got != nil) != *e.patches {
-							t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
+						return Changes{Props: changedProps}
+					}
+					t.Run(pp.name+"/"+file+"/"+model+"/"+e.name, func(t *testing.T) {
+						if ok, _ := patchCase(t, pp, file, text, want, changes); ok {
+							patched[e.name]++
 						}
-						if got == nil {
-							return
-						}
-						patched[e.name]++
-						want, wantDiags := Compile(edited, opts)
-						if wantDiags.HasErrors() {
-							t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
-						}
-						comparePatch(t, got, gotDiags, want, wantDiags)
 					})
 				}
 			}
@@ -232,6 +170,28 @@ func TestPatchPropsEqualsCompile(t *testing.T) {
 		}
 	}
 	t.Logf("tried %v, patched %v", tried, patched)
+}
+
+// editProps returns the text of a properties file after e, on the
+// models: entry of model; "" when e does not apply.
+func editProps(t *testing.T, text, model string, e propsEdit, args propsEditArgs) string {
+	t.Helper()
+	if e.text != nil {
+		return e.text(text)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	if !e.edit(root, modelEntry(t, root, model), args) {
+		return ""
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 func inputsOf(t *testing.T, p *project.Project) partialparse.Inputs {

@@ -42,93 +42,95 @@ var patchEdits = []patchEdit{
 	{"cycle", func(text, dependant string) string { return text + "\n-- {{ ref('" + dependant + "') }}" }, &no},
 }
 
-// TestPatchEqualsCompile edits every model of every error-free golden
-// project, of the example project and of a small generated one (as the
-// benchmarks generate), one edit at a time, and checks that
-// Patch of the previous compile gives exactly what a full compile of the
-// edited project gives (manifest.json bytes and diagnostics), or gives up;
-// edits that change a model's configuration must make it give up, and the
-// plain edits must be patched somewhere.
-func TestPatchEqualsCompile(t *testing.T) {
+// patchProject is an error-free project the patch tests edit: a golden
+// project, the example or a generated one, loaded and compiled.
+type patchProject struct {
+	name, src string
+	base      *project.Project
+	opts      Options
+	prev      *manifest.Manifest
+}
+
+// patchProjects loads and compiles every error-free golden project, the
+// example and a small project generated as the benchmarks generate theirs
+// (fan-in and fan-out, a macro call in every model, YAML docs and tests on
+// a share of them).
+func patchProjects(t *testing.T) []patchProject {
+	t.Helper()
 	dirs, err := filepath.Glob("testdata/*/project.yaml")
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
 	dirs = append(dirs, "../project.yaml")
-	// The benchmarks' generated project: fan-in and fan-out, a macro call
-	// in every model, YAML docs and tests on a share of them.
 	genDir := filepath.Join(t.TempDir(), "generated")
 	if _, err := gen.Project(genDir, gen.ProjectOptions{Models: 15, Shape: gen.Layered, DocShare: 0.3, Macros: true}); err != nil {
 		t.Fatal(err)
 	}
 	dirs = append(dirs, filepath.Join(genDir, "project.yaml"))
-	patched, tried := map[string]int{}, map[string]int{}
+	var out []patchProject
 	for _, pf := range dirs {
-		src := filepath.Dir(pf)
-		name := filepath.Base(src)
-		if name == ".." {
-			name = "example"
+		pp := patchProject{src: filepath.Dir(pf), opts: fixedOptions()}
+		pp.name = filepath.Base(pp.src)
+		if pp.name == ".." {
+			pp.name = "example"
 		}
-		if strings.HasPrefix(name, "errors_") {
+		if strings.HasPrefix(pp.name, "errors_") {
 			continue
 		}
-		opts := fixedOptions()
-		if f := caseOptions[name]; f != nil {
-			f(&opts)
+		if f := caseOptions[pp.name]; f != nil {
+			f(&pp.opts)
 		}
-		base, errs := project.Load(src)
-		if errs.HasErrors() {
-			t.Fatalf("%s: load: %v", name, errs.Err())
+		var errs diag.List
+		if pp.base, errs = project.Load(pp.src); errs.HasErrors() {
+			t.Fatalf("%s: load: %v", pp.name, errs.Err())
 		}
-		prev, prevDiags := Compile(base, opts)
-		if prevDiags.HasErrors() {
-			t.Fatalf("%s: compile: %v", name, prevDiags.Err())
+		var diags diag.List
+		if pp.prev, diags = Compile(pp.base, pp.opts); diags.HasErrors() {
+			t.Fatalf("%s: compile: %v", pp.name, diags.Err())
 		}
-		for _, f := range base.Models {
-			other := otherModel(prev, f.Name)
+		out = append(out, pp)
+	}
+	return out
+}
+
+// noChanges is the Changes of an edit of model, test or seed files.
+func noChanges(*testing.T, *project.Project, *project.Project) Changes { return Changes{} }
+
+// TestPatchEqualsCompile edits every model of every patchProjects
+// project, one edit at a time, and checks that Patch of the previous
+// compile gives exactly what a full compile of the edited project gives
+// (see patchCase), or gives up; edits that change a model's configuration
+// must make it give up, and the plain edits must be patched somewhere.
+func TestPatchEqualsCompile(t *testing.T) {
+	patched, tried := map[string]int{}, map[string]int{}
+	for _, pp := range patchProjects(t) {
+		for _, f := range pp.base.Models {
+			other := otherModel(pp.prev, f.Name)
 			for _, e := range patchEdits {
 				arg := other
 				switch e.name {
 				case "self ref":
 					arg = f.Name
 				case "cycle":
-					if arg = dependant(prev, f.Name); arg == "" {
+					if arg = dependant(pp.prev, f.Name); arg == "" {
 						continue // nothing depends on this model
 					}
 				}
 				tried[e.name]++
-				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
-					dir := copyProject(t, src, base)
-					q, errs := project.Load(dir)
-					if errs.HasErrors() {
-						t.Fatal(errs.Err())
-					}
-					before, beforeDiags := Compile(q, opts)
-					if beforeDiags.HasErrors() {
-						t.Fatal(beforeDiags.Err())
-					}
-					writeText(t, filepath.Join(dir, filepath.FromSlash(f.Path)), e.edit(f.Content, arg))
-					p, errs := project.Load(dir)
-					if errs.HasErrors() {
-						t.Fatalf("the edit breaks loading: %v", errs.Err())
-					}
-					got, gotDiags, rendered := Patch(p, opts, before, warningsOf(beforeDiags), Changes{})
-					// A model disabled before may take any edit that keeps it so.
-					if e.patches != nil && prev.Nodes[manifest.ModelID(f.Name)] != nil && (got != nil) != *e.patches {
-						t.Fatalf("patched = %v, want %v", got != nil, *e.patches)
-					}
-					if got == nil {
+				// A model disabled before may take any edit that keeps it so.
+				want := e.patches
+				if pp.prev.Nodes[manifest.ModelID(f.Name)] == nil {
+					want = nil
+				}
+				t.Run(pp.name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					ok, rendered := patchCase(t, pp, f.Path, e.edit(f.Content, arg), want, noChanges)
+					if !ok {
 						return
 					}
-					if prev.Nodes[manifest.ModelID(f.Name)] != nil && rendered != 1 {
+					patched[e.name]++
+					if pp.prev.Nodes[manifest.ModelID(f.Name)] != nil && rendered != 1 {
 						t.Errorf("rendered %d models again, want 1", rendered)
 					}
-					patched[e.name]++
-					want, wantDiags := Compile(p, opts)
-					if wantDiags.HasErrors() {
-						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
-					}
-					comparePatch(t, got, gotDiags, want, wantDiags)
 				})
 			}
 		}
@@ -272,16 +274,17 @@ func TestPatchWarnings(t *testing.T) {
 	}
 }
 
-// patchCase copies the project at src (loaded as base), compiles it,
-// writes text to the file at rel, and checks that Patch of that compile,
-// given changes(before, edited), gives exactly what a full compile of the
-// edited project gives, or gives up; want, when not nil, says whether it
-// must patch. It returns whether it patched and how many nodes it made
-// again.
-func patchCase(t *testing.T, src string, base *project.Project, opts Options, rel, text string, want *bool,
+// patchCase copies the project of pp, compiles it, writes text to the
+// file at rel, and checks that Patch of that compile, given
+// changes(before, edited), gives exactly what a full compile of the edited
+// project gives (comparePatch), or gives up; want, when not nil, says
+// whether it must patch. It returns whether it patched and how many nodes
+// it made again.
+func patchCase(t *testing.T, pp patchProject, rel, text string, want *bool,
 	changes func(t *testing.T, before, edited *project.Project) Changes) (patched bool, rendered int) {
 	t.Helper()
-	dir := copyProject(t, src, base)
+	opts := pp.opts
+	dir := copyProject(t, pp.src, pp.base)
 	q, errs := project.Load(dir)
 	if errs.HasErrors() {
 		t.Fatal(errs.Err())
@@ -332,49 +335,24 @@ var testEdits = []patchEdit{
 }
 
 // TestPatchTestsEqualsCompile edits every singular test of every
-// error-free golden project and of the example, and checks that Patch
+// patchProjects project, and checks that Patch
 // gives what a full compile gives, or gives up where it must. A singular
 // test has no dependants: any edit that compiles is patched.
 func TestPatchTestsEqualsCompile(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/project.yaml")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	dirs = append(dirs, "../project.yaml")
 	patched := map[string]int{}
-	for _, pf := range dirs {
-		src := filepath.Dir(pf)
-		name := filepath.Base(src)
-		if name == ".." {
-			name = "example"
-		}
-		if strings.HasPrefix(name, "errors_") {
-			continue
-		}
-		opts := fixedOptions()
-		if f := caseOptions[name]; f != nil {
-			f(&opts)
-		}
-		base, errs := project.Load(src)
-		if errs.HasErrors() {
-			t.Fatalf("%s: load: %v", name, errs.Err())
-		}
-		prev, diags := Compile(base, opts)
-		if diags.HasErrors() {
-			t.Fatalf("%s: compile: %v", name, diags.Err())
-		}
-		other, eph := otherModel(prev, ""), ""
-		for _, id := range prev.IDs() {
-			if n := prev.Nodes[id]; n.ResourceType == manifest.Model && n.Config.Materialized == "ephemeral" {
+	for _, pp := range patchProjects(t) {
+		other, eph := otherModel(pp.prev, ""), ""
+		for _, id := range pp.prev.IDs() {
+			if n := pp.prev.Nodes[id]; n.ResourceType == manifest.Model && n.Config.Materialized == "ephemeral" {
 				eph = n.Name
 			}
 		}
-		for _, f := range base.Tests {
+		for _, f := range pp.base.Tests {
 			// A test disabled before may take any edit that keeps it so; one
 			// that refs an ephemeral model is never patched.
-			old := prev.Nodes[manifest.TestID(f.Name)]
+			old := pp.prev.Nodes[manifest.TestID(f.Name)]
 			refsEphemeral := old != nil && slices.ContainsFunc(old.DependsOn, func(id manifest.NodeID) bool {
-				return prev.Nodes[id] != nil && prev.Nodes[id].Config.Materialized == "ephemeral"
+				return pp.prev.Nodes[id] != nil && pp.prev.Nodes[id].Config.Materialized == "ephemeral"
 			})
 			for _, e := range testEdits {
 				arg := other
@@ -389,9 +367,8 @@ func TestPatchTestsEqualsCompile(t *testing.T) {
 				if old == nil || refsEphemeral && *want {
 					want = nil
 				}
-				t.Run(name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
-					ok, rendered := patchCase(t, src, base, opts, f.Path, text, want,
-						func(*testing.T, *project.Project, *project.Project) Changes { return Changes{} })
+				t.Run(pp.name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
+					ok, rendered := patchCase(t, pp, f.Path, text, want, noChanges)
 					if ok {
 						patched[e.name]++
 						if old != nil && e.name != "disabled" && rendered != 1 {
@@ -410,49 +387,23 @@ func TestPatchTestsEqualsCompile(t *testing.T) {
 	t.Logf("patched: %v", patched)
 }
 
-// TestPatchSeedsEqualsCompile changes the data of every seed of the golden
-// projects and of the example: a patch gives the seed its new fingerprint
+// TestPatchSeedsEqualsCompile changes the data of every seed of the
+// patchProjects projects: a patch gives the seed its new fingerprint
 // and gives exactly what a full compile gives.
 func TestPatchSeedsEqualsCompile(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/*/project.yaml")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	dirs = append(dirs, "../project.yaml")
 	tried := 0
-	for _, pf := range dirs {
-		src := filepath.Dir(pf)
-		name := filepath.Base(src)
-		if name == ".." {
-			name = "example"
-		}
-		if strings.HasPrefix(name, "errors_") {
-			continue
-		}
-		opts := fixedOptions()
-		if f := caseOptions[name]; f != nil {
-			f(&opts)
-		}
-		base, errs := project.Load(src)
-		if errs.HasErrors() {
-			t.Fatalf("%s: load: %v", name, errs.Err())
-		}
-		for _, seed := range base.SeedFiles {
-			data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(seed)))
+	for _, pp := range patchProjects(t) {
+		for _, seed := range pp.base.SeedFiles {
+			data, err := os.ReadFile(filepath.Join(pp.src, filepath.FromSlash(seed)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines := strings.SplitAfter(strings.TrimRight(string(data), "\n"), "\n")
-			edited := string(data)
-			if !strings.HasSuffix(edited, "\n") {
-				edited += "\n"
-			}
-			edited += lines[len(lines)-1] + "\n" // a row repeated
+			text := strings.TrimRight(string(data), "\n") + "\n"
+			lines := strings.SplitAfter(text, "\n")
+			text += lines[len(lines)-2] // the last row, repeated
 			tried++
-			t.Run(name+"/"+seed, func(t *testing.T) {
-				ok, rendered := patchCase(t, src, base, opts, seed, edited, &yes,
-					func(*testing.T, *project.Project, *project.Project) Changes { return Changes{} })
-				if ok && rendered != 1 {
+			t.Run(pp.name+"/"+seed, func(t *testing.T) {
+				if ok, rendered := patchCase(t, pp, seed, text, &yes, noChanges); ok && rendered != 1 {
 					t.Errorf("made %d nodes again, want 1", rendered)
 				}
 			})

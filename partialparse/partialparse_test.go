@@ -34,6 +34,19 @@ func saved(t *testing.T) (string, Inputs) {
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a",
 		Config: manifest.Config{Meta: map[string]any{"owner": "x", "n": 2}}}}, Vars: map[string]any{"a": []any{1, "x"}},
 		Metadata: manifest.Metadata{InvocationID: "00000000", GeneratedAt: "2026-01-01T00:00:00Z"}}
+	rec := &Recorder{}
+	rec.Env(func(string) (string, bool) { return "v", true })("E")
+	rec.Existing(func(string) bool { return false })(`"main"."a"`)
+	warn := diag.List{diag.Warnf(diag.Pos{File: "models/a.yml", Line: 3}, "careful")}
+	target := saveCompile(t, dir, in, rec, m, warn)
+	noTemporaryFiles(t, target)
+	return target, in
+}
+
+// saveCompile writes m's manifest.json in dir/target and records the
+// compile of in there, as a compile would; it returns the target directory.
+func saveCompile(t *testing.T, dir string, in Inputs, rec *Recorder, m *manifest.Manifest, warnings diag.List) string {
+	t.Helper()
 	enc, err := manifest.EncodeChunks(m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +58,10 @@ func saved(t *testing.T) (string, Inputs) {
 	if err := os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec := &Recorder{}
-	rec.Env(func(string) (string, bool) { return "v", true })("E")
-	rec.Existing(func(string) bool { return false })(`"main"."a"`)
-	warn := diag.List{diag.Warnf(diag.Pos{File: "models/a.yml", Line: 3}, "careful")}
-	if err := Save(target, in, rec, EncodeManifest(m, target), enc, warn); err != nil {
+	if err := Save(target, in, rec, EncodeManifest(m, target), enc, warnings); err != nil {
 		t.Fatal(err)
 	}
-	noTemporaryFiles(t, target)
-	return target, in
+	return target
 }
 
 func TestLookup(t *testing.T) {
@@ -382,20 +390,7 @@ func TestMacroPatchRefusedForMostNodes(t *testing.T) {
 			}
 			m.Nodes[n.ID] = n
 		}
-		enc, err := manifest.EncodeChunks(m, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		target := filepath.Join(dir, "target")
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := Save(target, in, &Recorder{}, EncodeManifest(m, target), enc, nil); err != nil {
-			t.Fatal(err)
-		}
+		target := saveCompile(t, dir, in, &Recorder{}, m, nil)
 		edited, err := Fingerprint(macro("{% macro m() %}2{% endmacro %}"), Options{})
 		if err != nil {
 			t.Fatal(err)
