@@ -294,6 +294,30 @@ func TestPartialParsePatch(t *testing.T) {
 	editFile(t, yml, "description: patched", "description: patched again")
 	step("a file with a source changed", "")
 
+	// A model file added joins alone; removed, it leaves, unless a model
+	// still refs it.
+	if err := os.WriteFile(filepath.Join(dir, "models", "n.sql"), []byte("select id from {{ ref('a') }}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := step("a model file added", patchedMessage); !strings.Contains(out, "rendering again only the 1 node whose") {
+		t.Fatalf("a model file added:\n%s", out)
+	}
+	sameAsFull("a model file added")
+	if err := os.Remove(filepath.Join(dir, "models", "n.sql")); err != nil {
+		t.Fatal(err)
+	}
+	step("a model file removed", patchedMessage)
+	sameAsFull("a model file removed")
+	if err := os.Remove(filepath.Join(dir, "models", "inc.sql")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := elt(t, dir, "compile"); code == 0 || !strings.Contains(out, "inc") {
+		t.Fatalf("a model file removed that b refs: exit %d\n%s", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "models", "inc.sql"), []byte("{{ config(materialized='incremental', unique_key='id') }}\nselect 3 as id"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	editFile(t, filepath.Join(dir, "models", "e.sql"), "select 2", "select 22")
 	step("an ephemeral model changed", "")
 	if got := compiledSQL(t, dir, "s"); !strings.Contains(got, "select 22 as id") {

@@ -34,7 +34,10 @@ type Changes struct {
 // rendered again too, and their generic tests made again; so are the
 // nodes whose rendering called a macro of a changed macro file (a generic
 // test, by making its model's tests again), and the singular tests prev
-// does not hold (disabled there). Patch gives up when a changed
+// does not hold (disabled there). Model files may be added or removed: a
+// new (or newly enabled) model joins with its tests, since nothing could
+// ref it; a removed (or newly disabled) one leaves with its tests, unless
+// something else still depends on it. Patch gives up when a changed
 // properties file now holds more than models (sources, seeds or unit
 // tests: other nodes depend on them) and when a changed macro file defines
 // other macros than before.
@@ -47,9 +50,10 @@ type Changes struct {
 // could change anything beyond its own node and its tests: when its
 // configuration or relation differs from before (other models' SQL renders
 // its relation, its event_time, its materialization), when it is or was
-// ephemeral (others inline it) or disabled, when it is a snapshot (an
+// ephemeral (others inline it), when it is a snapshot (an
 // invariant test embeds its SELECT), when it or a test made again refs an
-// ephemeral model, when a unit test tests it or gives it as an input, when
+// ephemeral model, when a unit test tests it or gives it as an input (or
+// names a model with no file), when
 // a test generated again takes a name another test holds, and when it or
 // the graph has any error (a full compile reports every error at once).
 // Otherwise the other nodes' compiled SQL does not depend on the changed
@@ -67,11 +71,13 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if !ok {
 		return nil, nil, 0
 	}
-	// Every model of prev must be one this project declares (a model
-	// file's path is part of the key; its name is what a node holds).
-	for _, n := range prev.Nodes {
+	// The models of prev whose file is gone leave the manifest, with their
+	// generic tests, if nothing else depends on them; so do those
+	// disabled now.
+	gone := map[manifest.NodeID]bool{}
+	for id, n := range prev.Nodes {
 		if n.ResourceType == manifest.Model && c.models[n.Name] == nil {
-			return nil, nil, 0
+			gone[id] = true
 		}
 	}
 	calledChanged, testsCalling, ok := c.macroCallers(prev, changes.Macros)
@@ -103,6 +109,11 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
+	for name := range inUnitTest {
+		if c.models[name] == nil {
+			return nil, nil, 0 // a given input records the relation of a model whose file may be gone
+		}
+	}
 	// Singular tests have no dependants: those whose text changed, that
 	// called a changed macro, or that prev does not hold (disabled there:
 	// a disabled node records no macro files) are made again.
@@ -120,6 +131,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	c.parallel(len(discovered), func(i int) { c.discover(discovered[i]) })
 	c.indexRefs()
 	var live []*unit
+	appeared := map[*unit]bool{}
 	for _, u := range changed {
 		old := prev.Nodes[u.node.ID]
 		switch {
@@ -127,12 +139,21 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		case !u.node.Config.Enabled && old == nil:
 			continue // still disabled: not in the manifest, as before
-		case !u.node.Config.Enabled || old == nil:
-			return nil, nil, 0
-		case u.node.Config.Materialized == "ephemeral" || old.Config.Materialized == "ephemeral":
-			return nil, nil, 0
+		case !u.node.Config.Enabled:
+			gone[u.node.ID] = true
+			continue
 		case u.node.Config.Materialized == "snapshot":
 			return nil, nil, 0 // one of its invariant tests embeds its SELECT
+		case old == nil:
+			// A new model file, or a model enabled now: nothing depended on
+			// it (a ref to it failed), its tests are made.
+			appeared[u] = true
+			if described == nil {
+				described = map[string]bool{}
+			}
+			described[u.node.Name] = true
+		case u.node.Config.Materialized == "ephemeral" || old.Config.Materialized == "ephemeral":
+			return nil, nil, 0
 		}
 		live = append(live, u)
 	}
@@ -160,12 +181,15 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		if u.failed || c.refsEphemeral(u) {
 			return nil, nil, 0
 		}
-		old := prev.Nodes[u.node.ID]
-		if u.node.Relation != old.Relation || !sameConfig(u.node.Config, old.Config) {
+		if old := prev.Nodes[u.node.ID]; !appeared[u] && (u.node.Relation != old.Relation || !sameConfig(u.node.Config, old.Config)) {
 			return nil, nil, 0
 		}
 	}
-	tests, replaced, ok := c.regenerateTests(prev, live, described)
+	removed := len(dropped) + len(gone)
+	for id := range gone {
+		dropped = append(dropped, id)
+	}
+	tests, replaced, ok := c.regenerateTests(prev, live, described, gone)
 	if !ok {
 		return nil, nil, 0
 	}
@@ -206,9 +230,14 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 		m.Nodes[u.node.ID] = u.node
 	}
 	m.BuildChildren()
+	for id := range gone {
+		if len(m.Children[id]) > 0 {
+			return nil, nil, 0 // a full compile reports the refs to it
+		}
+	}
 	var rewired []manifest.NodeID // the models whose dependencies changed
 	for _, u := range live {
-		if !slices.Equal(u.node.DependsOn, prev.Nodes[u.node.ID].DependsOn) {
+		if old := prev.Nodes[u.node.ID]; old == nil || !slices.Equal(u.node.DependsOn, old.DependsOn) {
 			rewired = append(rewired, u.node.ID)
 		}
 	}
@@ -227,7 +256,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if diags.HasErrors() {
 		return nil, nil, 0
 	}
-	return m, diags, rendered + len(live) + len(tests)
+	return m, diags, rendered + len(live) + len(tests) + removed
 }
 
 // macroCallers names the models of prev whose rendering called a macro of
@@ -322,12 +351,13 @@ func describedModels(p *project.Project, changedProps map[string][]string) (name
 
 // regenerateTests makes and renders again the generic tests of the live
 // models whose properties may have changed (described), in Compile's
-// order, and lists prev's tests of those models, which they replace. ok
+// order, and lists prev's tests of those models, which they replace, and
+// of the models gone from the manifest. ok
 // is false when the patch must give up: a test fails, refs an ephemeral
 // model, or takes (or, dropped, may have given) a name another test
 // holds, which a full compile could settle otherwise.
-func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, described map[string]bool) (tests []*unit, dropped []manifest.NodeID, ok bool) {
-	if len(described) == 0 {
+func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, described map[string]bool, gone map[manifest.NodeID]bool) (tests []*unit, dropped []manifest.NodeID, ok bool) {
+	if len(described) == 0 && len(gone) == 0 {
 		return nil, nil, true
 	}
 	var owners []testOwner
@@ -350,7 +380,7 @@ func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, des
 		if n.ResourceType != manifest.Test {
 			continue
 		}
-		if n.TestInfo != nil && n.TestInfo.TestType == "generic" && owned[n.TestInfo.AttachedNode] {
+		if n.TestInfo != nil && n.TestInfo.TestType == "generic" && (owned[n.TestInfo.AttachedNode] || gone[n.TestInfo.AttachedNode]) {
 			dropped = append(dropped, id)
 			continue
 		}

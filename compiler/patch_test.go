@@ -35,7 +35,15 @@ var patchEdits = []patchEdit{
 	{"tags changed", func(text, _ string) string { return text + "\n{{ config(tags=['patched']) }}" }, &no},
 	{"alias changed", func(text, _ string) string { return text + "\n{{ config(alias='zz_patched') }}" }, &no},
 	{"materialization changed", func(text, _ string) string { return text + "\n{{ config(materialized='ephemeral') }}" }, &no},
-	{"disabled", func(text, _ string) string { return text + "\n{{ config(enabled=false) }}" }, &no},
+	// A model disabled or removed leaves, unless something depends on it.
+	{"disabled", func(text, _ string) string { return text + "\n{{ config(enabled=false) }}" }, nil},
+	{"file removed", func(string, string) string { return removeFile }, nil},
+	{"enabled", func(text, _ string) string {
+		if !strings.Contains(text, "enabled=false") {
+			return ""
+		}
+		return strings.ReplaceAll(text, "enabled=false", "enabled=true")
+	}, nil},
 	{"template error", func(text, _ string) string { return text + "\n{{ nope( }}" }, &no},
 	{"unknown ref", func(text, _ string) string { return text + "\n-- {{ ref('no_such_model') }}" }, &no},
 	{"self ref", func(text, name string) string { return text + "\n-- {{ ref('" + name + "') }}" }, &no},
@@ -104,6 +112,31 @@ func noChanges(*testing.T, *project.Project, *project.Project) Changes { return 
 func TestPatchEqualsCompile(t *testing.T) {
 	patched, tried := map[string]int{}, map[string]int{}
 	for _, pp := range patchProjects(t) {
+		// A new model file: nothing depends on it, its tests are made. (A
+		// disabled model a unit test names makes every patch give up: it
+		// renders again, and the test records its relation.)
+		inUnitTest := unitTestModels(pp.base.UnitTests)
+		blocked := false
+		for _, f := range pp.base.Models {
+			blocked = blocked || pp.prev.Nodes[manifest.ModelID(f.Name)] == nil && inUnitTest[f.Name]
+		}
+		want := &yes
+		if blocked {
+			want = nil
+		}
+		t.Run(pp.name+"/file added", func(t *testing.T) {
+			text := "select 1 as id"
+			if other := otherModel(pp.prev, ""); other != "" {
+				text = "select * from {{ ref('" + other + "') }}"
+			}
+			ok, rendered := patchCase(t, pp, "models/zz_added.sql", text, want, noChanges)
+			if ok {
+				patched["file added"]++
+				if rendered != 1 {
+					t.Errorf("made %d nodes again, want 1", rendered)
+				}
+			}
+		})
 		for _, f := range pp.base.Models {
 			other := otherModel(pp.prev, f.Name)
 			for _, e := range patchEdits {
@@ -115,20 +148,35 @@ func TestPatchEqualsCompile(t *testing.T) {
 					if arg = dependant(pp.prev, f.Name); arg == "" {
 						continue // nothing depends on this model
 					}
+				case "file removed":
+					if pp.base.ModelProps[f.Name] != nil || inUnitTest[f.Name] {
+						continue // a YAML entry or unit test naming no file does not load
+					}
+				}
+				text := e.edit(f.Content, arg)
+				if text == "" {
+					continue
 				}
 				tried[e.name]++
 				// A model disabled before may take any edit that keeps it so.
 				want := e.patches
-				if pp.prev.Nodes[manifest.ModelID(f.Name)] == nil {
+				id := manifest.ModelID(f.Name)
+				if pp.prev.Nodes[id] == nil {
 					want = nil
 				}
+				// One that leaves, or comes, with only its own tests depending on
+				// it, is patched (unless a unit test names it).
+				if !blocked && !inUnitTest[f.Name] && (e.name == "enabled" ||
+					(e.name == "disabled" || e.name == "file removed") && pp.prev.Nodes[id] != nil && onlyOwnTestsDependOn(pp.prev, id)) {
+					want = &yes
+				}
 				t.Run(pp.name+"/"+f.Path+"/"+e.name, func(t *testing.T) {
-					ok, rendered := patchCase(t, pp, f.Path, e.edit(f.Content, arg), want, noChanges)
+					ok, rendered := patchCase(t, pp, f.Path, text, want, noChanges)
 					if !ok {
 						return
 					}
 					patched[e.name]++
-					if pp.prev.Nodes[manifest.ModelID(f.Name)] != nil && rendered != 1 {
+					if pp.prev.Nodes[id] != nil && e.name != "disabled" && e.name != "file removed" && rendered != 1 {
 						t.Errorf("rendered %d models again, want 1", rendered)
 					}
 				})
@@ -138,12 +186,24 @@ func TestPatchEqualsCompile(t *testing.T) {
 	if tried["cycle"] == 0 {
 		t.Error("no edit made a cycle")
 	}
-	for _, e := range []string{"comment appended", "ref to another model", "no refs"} {
+	for _, e := range []string{"comment appended", "ref to another model", "no refs", "disabled", "file removed", "file added", "enabled"} {
 		if patched[e] == 0 {
 			t.Errorf("no model was patched after the edit %q", e)
 		}
 	}
 	t.Logf("patched: %v", patched)
+}
+
+// onlyOwnTestsDependOn reports whether the only nodes of m that depend on
+// id are its generic tests.
+func onlyOwnTestsDependOn(m *manifest.Manifest, id manifest.NodeID) bool {
+	for _, child := range m.Children[id] {
+		n := m.Nodes[child]
+		if n == nil || n.TestInfo == nil || n.TestInfo.TestType != "generic" || n.TestInfo.AttachedNode != id {
+			return false
+		}
+	}
+	return true
 }
 
 // otherModel names an enabled, non-ephemeral model of m other than name
@@ -274,6 +334,9 @@ func TestPatchWarnings(t *testing.T) {
 	}
 }
 
+// removeFile, as patchCase's text, removes the file.
+const removeFile = "\x00remove"
+
 // patchCase copies the project of pp, compiles it, writes text to the
 // file at rel, and checks that Patch of that compile, given
 // changes(before, edited), gives exactly what a full compile of the edited
@@ -293,7 +356,13 @@ func patchCase(t *testing.T, pp patchProject, rel, text string, want *bool,
 	if beforeDiags.HasErrors() {
 		t.Fatal(beforeDiags.Err())
 	}
-	writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), text)
+	if text == removeFile {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), text)
+	}
 	edited, errs := project.Load(dir)
 	if errs.HasErrors() {
 		t.Fatalf("the edit breaks loading: %v", errs.Err())

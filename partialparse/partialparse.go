@@ -82,9 +82,10 @@ type Inputs struct {
 	// Key is the SHA-256 of the options and of every input file.
 	Key string
 	// ModelKey is Key without the content of the model, singular test,
-	// properties, macro and seed files (their paths stay): two compiles of
-	// one ModelKey differ at most in those texts, which compiler.Patch may
-	// bring up to date.
+	// properties, macro and seed files (their paths stay, but for model
+	// files): two compiles of one ModelKey differ at most in those texts
+	// and in which model files there are, which compiler.Patch may bring
+	// up to date.
 	// Props and Macros tell which properties and macro files differ.
 	ModelKey string
 	// Props are the properties files by path.
@@ -183,9 +184,18 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	// Typed, so that --vars '{n: 1}' and '{n: 1.0}' differ as they render.
 	both.Write([]byte(typedDigest(opts)))
 	both.Write([]byte{0})
+	models := make(map[string]bool, len(p.Models))
+	for _, f := range p.Models {
+		models[f.Path] = true
+	}
 	for _, in := range p.Inputs {
-		both.Write([]byte(in.Path))
-		both.Write([]byte{0})
+		if models[in.Path] {
+			h.Write([]byte(in.Path)) // a patch takes model files added or removed too
+			h.Write([]byte{0})
+		} else {
+			both.Write([]byte(in.Path))
+			both.Write([]byte{0})
+		}
 		h.Write(in.SHA256[:])
 		if !patchable[in.Path] {
 			hm.Write(in.SHA256[:])

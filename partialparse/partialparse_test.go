@@ -311,11 +311,12 @@ func TestModelKey(t *testing.T) {
 		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
 		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},
 		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
-		{"a model renamed", func(p *project.Project) { p.Models[1].Path, p.Inputs[2].Path = "models/c.sql", "models/c.sql" }, opts, false, false},
+		// A patch takes model files added and removed.
+		{"a model renamed", func(p *project.Project) { p.Models[1].Path, p.Inputs[2].Path = "models/c.sql", "models/c.sql" }, opts, false, true},
 		{"a model removed", func(p *project.Project) {
 			p.Models = p.Models[:1]
 			p.Inputs = append(p.Inputs[:2:2], p.Inputs[3:]...)
-		}, opts, false, false},
+		}, opts, false, true},
 		{"the target", nil, Options{EltVersion: "test", Target: "prod"}, false, false},
 	}
 	for _, c := range cases {
