@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/json"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -96,7 +97,8 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for _, u := range c.modelList {
 		old := prev.Nodes[u.node.ID]
 		_, calls := calledChanged[u.node.Name]
-		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || described[u.node.Name] || calls {
+		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || old.Path != u.file.Path ||
+			described[u.node.Name] || calls {
 			changed = append(changed, u) // a disabled model (not in prev) renders again too
 			continue
 		}
@@ -109,9 +111,13 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0
 		}
 	}
+	seeds := map[string]bool{}
+	for _, f := range p.SeedFiles {
+		seeds[strings.TrimSuffix(path.Base(f), path.Ext(f))] = true
+	}
 	for name := range inUnitTest {
-		if c.models[name] == nil {
-			return nil, nil, 0 // a given input records the relation of a model whose file may be gone
+		if c.models[name] == nil && !seeds[name] {
+			return nil, nil, 0 // a given input records the relation of a model, even a disabled one, whose file may be gone
 		}
 	}
 	// Singular tests have no dependants: those whose text changed, that
@@ -146,7 +152,11 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			return nil, nil, 0 // one of its invariant tests embeds its SELECT
 		case old == nil:
 			// A new model file, or a model enabled now: nothing depended on
-			// it (a ref to it failed), its tests are made.
+			// it (a ref to it failed), its tests are made. Its configuration
+			// is new: checked as Compile's snapshotTests does.
+			if u.node.Config.DeleteCondition != "" {
+				c.checkCDC(u)
+			}
 			appeared[u] = true
 			if described == nil {
 				described = map[string]bool{}

@@ -10,6 +10,7 @@ import (
 	"github.com/elt-dev/elt/bench/gen"
 	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
+	"github.com/elt-dev/elt/partialparse"
 	"github.com/elt-dev/elt/project"
 )
 
@@ -149,8 +150,8 @@ func TestPatchEqualsCompile(t *testing.T) {
 						continue // nothing depends on this model
 					}
 				case "file removed":
-					if pp.base.ModelProps[f.Name] != nil || inUnitTest[f.Name] {
-						continue // a YAML entry or unit test naming no file does not load
+					if pp.base.ModelProps[f.Name] != nil || slices.ContainsFunc(pp.base.UnitTests, func(ut *project.UnitTest) bool { return ut.Model == f.Name }) {
+						continue // a YAML entry or a unit test's model naming no file does not load
 					}
 				}
 				text := e.edit(f.Content, arg)
@@ -480,5 +481,114 @@ func TestPatchSeedsEqualsCompile(t *testing.T) {
 	}
 	if tried == 0 {
 		t.Error("no seed was tried")
+	}
+}
+
+// scenario writes files into a new project directory, compiles it, applies
+// edit to the directory and, when partialparse would try a patch (the same
+// ModelKey, no config( gained or lost), checks Patch against a full compile
+// (patchCase's comparison). It returns whether a patch was tried and
+// whether it patched.
+func scenario(t *testing.T, files map[string]string, edit func(dir string)) (tried, patched bool) {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, text := range files {
+		writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), text)
+	}
+	q, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(errs.Err())
+	}
+	opts := fixedOptions()
+	before, beforeDiags := Compile(q, opts)
+	if beforeDiags.HasErrors() {
+		t.Fatal(beforeDiags.Err())
+	}
+	edit(dir)
+	edited, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatalf("the edit breaks loading: %v", errs.Err())
+	}
+	was, now := inputsOf(t, q), inputsOf(t, edited)
+	if was.ModelKey != now.ModelKey || was.MacroConfig != now.MacroConfig {
+		return false, false
+	}
+	changedProps, ok := partialparse.PropsChanges(was.Props, now.Props)
+	if !ok {
+		return false, false
+	}
+	changedMacros, ok := partialparse.MacroChanges(was.Macros, now.Macros)
+	if !ok {
+		return false, false
+	}
+	got, gotDiags, _ := Patch(edited, opts, before, warningsOf(beforeDiags), Changes{Props: changedProps, Macros: changedMacros})
+	if got == nil {
+		return true, false
+	}
+	want, wantDiags := Compile(edited, opts)
+	if wantDiags.HasErrors() {
+		t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+	}
+	comparePatch(t, got, gotDiags, want, wantDiags)
+	return true, true
+}
+
+// TestPatchScenarios: model files moved between folders, a folder of the
+// project's name created, a new model's delete_condition, a unit test
+// that gives a seed.
+func TestPatchScenarios(t *testing.T) {
+	move := func(from, to string) func(dir string) {
+		return func(dir string) {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, to)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, to)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write := func(rel, text string) func(dir string) {
+		return func(dir string) { writeText(t, filepath.Join(dir, filepath.FromSlash(rel)), text) }
+	}
+	for _, c := range []struct {
+		name           string
+		files          map[string]string
+		edit           func(dir string)
+		tried, patched bool
+	}{
+		{"moved to a folder with other defaults", map[string]string{
+			"project.yaml":     "name: p\nmodels:\n  a: {+schema: sa}\n  b: {+schema: sb}\n",
+			"models/a/x.sql":   "select 1 as id",
+			"models/b/y.sql":   "select 2 as id",
+			"models/other.sql": "select * from {{ ref('x') }}",
+		}, move("models/a/x.sql", "models/b/x.sql"), true, false},
+		{"moved to another folder", map[string]string{
+			"project.yaml":     "name: p\n",
+			"models/a/x.sql":   "select 1 as id",
+			"models/b/y.sql":   "select 2 as id",
+			"models/other.sql": "select * from {{ ref('x') }}",
+		}, move("models/a/x.sql", "models/b/x.sql"), true, true},
+		{"a folder of the project's name created", map[string]string{
+			"project.yaml": "name: p\nmodels:\n  p: {+schema: s1}\n",
+			"models/x.sql": "select 1 as id",
+		}, write("models/p/y.sql", "select 2 as id"), false, false},
+		{"a new model with a delete_condition it cannot honour", map[string]string{
+			"project.yaml": "name: p\n",
+			"models/x.sql": "select 1 as id",
+		}, write("models/y.sql", "{{ config(materialized='table', delete_condition=\"op = 'd'\") }}\nselect 1 as id, 'd' as op"), true, false},
+		{"a unit test gives a seed", map[string]string{
+			"project.yaml":  "name: p\n",
+			"seeds/s.csv":   "id\n1\n",
+			"models/x.sql":  "select * from {{ ref('s') }}",
+			"models/y.sql":  "select 1 as id",
+			"models/ut.yml": "unit_tests:\n  - name: ut_x\n    model: x\n    given:\n      - input: ref('s')\n        rows:\n          - {id: 1}\n    expect:\n      rows:\n        - {id: 1}\n",
+		}, write("models/y.sql", "select 2 as id"), true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tried, patched := scenario(t, c.files, c.edit)
+			if tried != c.tried || patched != c.patched {
+				t.Fatalf("tried %v, patched %v; want %v, %v", tried, patched, c.tried, c.patched)
+			}
+		})
 	}
 }

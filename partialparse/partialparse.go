@@ -184,6 +184,9 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	// Typed, so that --vars '{n: 1}' and '{n: 1.0}' differ as they render.
 	both.Write([]byte(typedDigest(opts)))
 	both.Write([]byte{0})
+	// Folder defaults under the project's name apply to the root until a
+	// folder of that name appears (model paths are not in ModelKey).
+	fmt.Fprintf(both, "roots by name %q\x00", p.RootsByName)
 	models := make(map[string]bool, len(p.Models))
 	for _, f := range p.Models {
 		models[f.Path] = true

@@ -307,6 +307,9 @@ func TestModelKey(t *testing.T) {
 		{"a model's text", func(p *project.Project) { p.Inputs[1].SHA256 = sum("a2") }, opts, false, true},
 		{"a macro's text", func(p *project.Project) { p.Inputs[0].SHA256 = sum("m2") }, opts, false, true},
 		{"a macro renamed", func(p *project.Project) { p.Macros[0].Path, p.Inputs[0].Path = "macros/n.sql", "macros/n.sql" }, opts, false, false},
+		// models: <project name>: is the root until a folder of that name
+		// exists (even an empty one).
+		{"a folder of the project's name", func(p *project.Project) { p.RootsByName = []string{"models"} }, opts, false, false},
 		{"a singular test's text", func(p *project.Project) { p.Inputs[5].SHA256 = sum("t2") }, opts, false, true},
 		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
 		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},

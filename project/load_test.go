@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,5 +242,36 @@ func TestDateNormalisation(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("%s: got %#v, want %#v", tc.name, tc.got, tc.want)
 		}
+	}
+}
+
+// TestRootsByName: folder defaults nested under the project's name apply
+// to the root while no folder of that name exists; Load says so, since
+// creating the folder (even empty) changes every default of the section.
+func TestRootsByName(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "name: shop\nmodels:\n  shop: {+schema: s1}\nseeds:\n  +schema: raw\n"
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(render(errs))
+	}
+	if !slices.Equal(p.RootsByName, []string{"models"}) || p.ModelDefaults.Config["schema"].V != "s1" {
+		t.Fatalf("roots by name %v, root config %v", p.RootsByName, p.ModelDefaults.Config)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "models", "shop"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, errs = Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(render(errs))
+	}
+	if len(p.RootsByName) != 0 || p.ModelDefaults.Children["shop"] == nil {
+		t.Fatalf("with models/shop/: roots by name %v, children %v", p.RootsByName, p.ModelDefaults.Children)
 	}
 }

@@ -73,9 +73,15 @@ func (c *fileCtx) parseProject(root *yaml.Node, p *Project, files *fileSet) {
 
 	if n := m.get("models"); !isNull(n) {
 		c.folderConfig(n, "models", p.ModelDefaults, files.dirs, p.Name)
+		if hasKey(n, p.Name) && !files.dirs["models/"+p.Name] {
+			p.RootsByName = append(p.RootsByName, "models")
+		}
 	}
 	if n := m.get("seeds"); !isNull(n) {
 		c.folderConfig(n, "seeds", p.SeedDefaults, files.dirs, p.Name)
+		if hasKey(n, p.Name) && !files.dirs["seeds/"+p.Name] {
+			p.RootsByName = append(p.RootsByName, "seeds")
+		}
 	}
 
 	p.OnRunStart = c.hooks(m.get("on_run_start"), "on-run-start")
@@ -268,4 +274,18 @@ func (c *fileCtx) parseAlert(n *yaml.Node) *Alert {
 		c.errorf(deref(n), "an alert needs exactly one of webhook: or command:")
 	}
 	return a
+}
+
+// hasKey reports whether the YAML mapping n has the key.
+func hasKey(n *yaml.Node, key string) bool {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }

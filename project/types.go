@@ -39,6 +39,11 @@ type Project struct {
 	Macros    []*SQLFile // macros/**/*.sql, sorted by path
 	Tests     []*SQLFile // tests/**/*.sql, sorted by path
 	SeedFiles []string   // seeds/**/*.csv, sorted
+	// RootsByName lists the sections of project.yaml ("models", "seeds")
+	// whose folder defaults nest under the project's name and are read as
+	// the root, because no folder of that name exists: creating that
+	// folder changes every default of the section.
+	RootsByName []string `json:"-"`
 	// PropsFiles are the properties files: models/**/*.yml and
 	// seeds/**/*.yml (.yaml too), sorted.
 	PropsFiles []string `json:"-"`
