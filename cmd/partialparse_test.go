@@ -452,3 +452,56 @@ func sameAsFullCompile(t *testing.T, dir, what string) {
 		t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
 	}
 }
+
+// TestPartialParsePatchVars: a daily run that passes another --vars value
+// renders again only the models that read the variable.
+func TestPartialParsePatchVars(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"project.yaml": "name: pv\nvars:\n  region: eu\n",
+		"models/a.sql": "select '{{ var(\"day\", \"none\") }}' as day",
+		"models/b.sql": "select '{{ var(\"region\") }}' as region",
+		"models/c.sql": "select * from {{ ref('a') }}",
+	})
+	compile := func(vars, want string) {
+		t.Helper()
+		out := mustElt(t, dir, "compile", "--vars", vars)
+		if !strings.Contains(out, want) {
+			t.Fatalf("--vars %s: output lacks %q:\n%s", vars, want, out)
+		}
+	}
+	compile("{day: '2025-01-01'}", "Compiled 3 nodes")
+	compile("{day: '2025-01-02'}", "rendering again only the 1 node whose files changed")
+	if got := compiledSQL(t, dir, "a"); !strings.Contains(got, "2025-01-02") {
+		t.Fatalf("a = %s", got)
+	}
+	read := func() string {
+		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, end, err := manifest.MetadataSpan(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b[:start]) + string(b[end:])
+	}
+	patched := read()
+	mustElt(t, dir, "compile", "--no-partial-parse", "--vars", "{day: '2025-01-02'}")
+	if full := read(); full != patched {
+		t.Fatalf("the patched manifest differs from a full compile's:\n%s\n%s", patched, full)
+	}
+	compile("{day: '2025-01-02'}", "Compiled 3 nodes") // --no-partial-parse left no record
+	compile("{day: '2025-01-02'}", reusedMessage)
+	compile("{day: '2025-01-02', region: us}", "rendering again only the 1 node whose files changed")
+	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "us") {
+		t.Fatalf("b = %s", got)
+	}
+	// day and region back to their defaults: two of the three nodes read
+	// them, and a full compile is as quick as a patch of most nodes.
+	if out := mustElt(t, dir, "compile", "--vars", "{}"); strings.Contains(out, "rendering again") || strings.Contains(out, reusedMessage) {
+		t.Fatalf("--vars {}: not a full compile:\n%s", out)
+	}
+	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "eu") {
+		t.Fatalf("b = %s", got)
+	}
+}

@@ -379,7 +379,7 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		done = timings.Start("partial parse: patch")
 		rec := r.Recorder()
 		m, diags, rendered := compiler.Patch(s.proj, recording(opts, rec), r.Manifest, r.Warnings,
-			compiler.Changes{Props: r.ChangedProps, Macros: r.ChangedMacros})
+			compiler.Changes{Props: r.ChangedProps, Macros: r.ChangedMacros, Vars: r.ChangedVars})
 		done()
 		if m != nil {
 			s.patched, s.patchedFrom = rendered, r

@@ -66,8 +66,11 @@ type unit struct {
 	// macroFiles are the files of the project's macros its renders called
 	// (written by one goroutine at a time: the one rendering the unit).
 	macroFiles map[string]bool
-	diags      diag.List
-	failed     bool
+	// varsRead are the variables its renders read with var() (written as
+	// macroFiles is).
+	varsRead map[string]bool
+	diags    diag.List
+	failed   bool
 }
 
 // compilation is the state of one Compile call. Its maps are written

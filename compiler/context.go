@@ -222,6 +222,12 @@ func variable(st *renderState, va *exec.VarArgs) (any, error) {
 		return nil, errors.New("var() takes a variable name and an optional default, like var('run_date', '2025-01-01')")
 	}
 	name := va.Args[0].String()
+	if u := st.u; u != nil {
+		if u.varsRead == nil {
+			u.varsRead = map[string]bool{}
+		}
+		u.varsRead[name] = true
+	}
 	if v, ok := st.c.vars[name]; ok {
 		return v, nil
 	}

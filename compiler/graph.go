@@ -62,7 +62,7 @@ func (c *compilation) manifestMacros() map[string]*manifest.Macro {
 }
 
 // finishNodes gives the nodes of units their dependencies, compiled path,
-// fingerprint and macro files. A fingerprint hashes the node's SQL and
+// fingerprint, macro files and variables read. A fingerprint hashes the node's SQL and
 // encoded config: they are computed in parallel.
 func (c *compilation) finishNodes(units []*unit) {
 	c.parallel(len(units), func(i int) {
@@ -72,9 +72,12 @@ func (c *compilation) finishNodes(units []*unit) {
 			n.CompiledPath = path.Join("target", "compiled", n.Path)
 		}
 		n.Fingerprint = fingerprint(n.CompiledSQL, n.Config)
-		n.MacroFiles = nil
+		n.MacroFiles, n.VarsRead = nil, nil
 		if len(units[i].macroFiles) > 0 {
 			n.MacroFiles = sortedKeys(units[i].macroFiles)
+		}
+		if len(units[i].varsRead) > 0 {
+			n.VarsRead = sortedKeys(units[i].varsRead)
 		}
 	})
 }

@@ -20,6 +20,9 @@ type Changes struct {
 	Props map[string][]string
 	// Macros are the macro files whose text changed.
 	Macros []string
+	// Vars are the variables whose value changed (given, or not, by
+	// --vars).
+	Vars []string
 }
 
 // Patch compiles p by rendering again only the models and singular tests
@@ -81,7 +84,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			gone[id] = true
 		}
 	}
-	calledChanged, testsCalling, ok := c.macroCallers(prev, changes.Macros)
+	calledChanged, testsCalling, ok := c.readers(prev, changes)
 	if !ok {
 		return nil, nil, 0
 	}
@@ -262,6 +265,9 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if len(changes.Macros) > 0 {
 		m.Macros = c.manifestMacros() // their lines and arguments may differ
 	}
+	if len(changes.Vars) > 0 {
+		m.Vars = c.vars
+	}
 	diags = c.patchedDiagnostics(warnings, append(append([]*unit(nil), changed...), retest...), changes)
 	if diags.HasErrors() {
 		return nil, nil, 0
@@ -269,21 +275,24 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	return m, diags, rendered + len(live) + len(tests) + removed
 }
 
-// macroCallers names the models of prev whose rendering called a macro of
-// the changed macro files: true for a model whose tests must be made
-// again (a generic test of it called one), false for one that must only be
-// rendered again; and the singular tests that called one. ok is false
-// when the patch must give up: a changed file defines other macros than
-// before (a template that names a macro a file gains may render otherwise
-// without having called it), or a unit test, or a test of a source or
-// seed, called one.
-func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []string) (models map[string]bool, singular map[manifest.NodeID]bool, ok bool) {
-	if len(changedMacros) == 0 {
+// readers names the nodes of prev whose rendering called a macro of the
+// changed macro files or read a changed variable: models, true for a
+// model whose tests must be made again (a generic test of it read one),
+// false for one that must only be rendered again; and the singular tests
+// that read one. ok is false when the patch must give up: a changed macro
+// file defines other macros than before (a template that names a macro a
+// file gains may render otherwise without having called it), or a unit
+// test, or a test of a source or seed, read one.
+func (c *compilation) readers(prev *manifest.Manifest, changes Changes) (models map[string]bool, singular map[manifest.NodeID]bool, ok bool) {
+	if len(changes.Macros) == 0 && len(changes.Vars) == 0 {
 		return nil, nil, true
 	}
-	changed := map[string]bool{}
-	for _, f := range changedMacros {
+	changed, vars := map[string]bool{}, map[string]bool{}
+	for _, f := range changes.Macros {
 		changed[f] = true
+	}
+	for _, v := range changes.Vars {
+		vars[v] = true
 	}
 	was, now := map[string]bool{}, map[string]bool{}
 	for name, mac := range prev.Macros {
@@ -301,7 +310,8 @@ func (c *compilation) macroCallers(prev *manifest.Manifest, changedMacros []stri
 	}
 	models, singular = map[string]bool{}, map[manifest.NodeID]bool{}
 	for _, n := range prev.Nodes {
-		if !slices.ContainsFunc(n.MacroFiles, func(f string) bool { return changed[f] }) {
+		if !slices.ContainsFunc(n.MacroFiles, func(f string) bool { return changed[f] }) &&
+			!slices.ContainsFunc(n.VarsRead, func(v string) bool { return vars[v] }) {
 			continue
 		}
 		switch {

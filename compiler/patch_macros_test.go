@@ -128,8 +128,8 @@ func plainCallers(p *project.Project, m *manifest.Manifest, file string) bool {
 }
 
 // comparePatch checks that a patch gave what a full compile gives: the
-// same manifest.json, the same macro files on every node (they are not in
-// manifest.json) and the same diagnostics.
+// same manifest.json, the same macro files and variables read on every
+// node (they are not in manifest.json) and the same diagnostics.
 func comparePatch(t *testing.T, got *manifest.Manifest, gotDiags diag.List, want *manifest.Manifest, wantDiags diag.List) {
 	t.Helper()
 	wantJSON, err := manifest.Encode(want)
@@ -149,6 +149,9 @@ func comparePatch(t *testing.T, got *manifest.Manifest, gotDiags diag.List, want
 	for id, n := range want.Nodes {
 		if g := got.Nodes[id]; g != nil && !slices.Equal(g.MacroFiles, n.MacroFiles) {
 			t.Errorf("%s: macro files %v, want %v", id, g.MacroFiles, n.MacroFiles)
+		}
+		if g := got.Nodes[id]; g != nil && !slices.Equal(g.VarsRead, n.VarsRead) {
+			t.Errorf("%s: variables read %v, want %v", id, g.VarsRead, n.VarsRead)
 		}
 	}
 	if g, w := diagText(gotDiags), diagText(wantDiags); g != w {

@@ -1,8 +1,11 @@
 package compiler
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +105,19 @@ func patchProjects(t *testing.T) []patchProject {
 	return out
 }
 
+// blocked reports whether every patch of pp gives up: a disabled model a
+// unit test names renders again each time, and the unit test records its
+// relation.
+func (pp patchProject) blocked() bool {
+	inUnitTest := unitTestModels(pp.base.UnitTests)
+	for _, f := range pp.base.Models {
+		if pp.prev.Nodes[manifest.ModelID(f.Name)] == nil && inUnitTest[f.Name] {
+			return true
+		}
+	}
+	return false
+}
+
 // noChanges is the Changes of an edit of model, test or seed files.
 func noChanges(*testing.T, *project.Project, *project.Project) Changes { return Changes{} }
 
@@ -117,10 +133,7 @@ func TestPatchEqualsCompile(t *testing.T) {
 		// disabled model a unit test names makes every patch give up: it
 		// renders again, and the test records its relation.)
 		inUnitTest := unitTestModels(pp.base.UnitTests)
-		blocked := false
-		for _, f := range pp.base.Models {
-			blocked = blocked || pp.prev.Nodes[manifest.ModelID(f.Name)] == nil && inUnitTest[f.Name]
-		}
+		blocked := pp.blocked()
 		want := &yes
 		if blocked {
 			want = nil
@@ -591,4 +604,77 @@ func TestPatchScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPatchVarsEqualsCompile gives every variable a node of a
+// patchProjects project reads, and one none reads, another value with
+// --vars, and checks that Patch of the previous compile, given the
+// variables partialparse finds changed, gives what a full compile with the
+// new value gives, or gives up.
+func TestPatchVarsEqualsCompile(t *testing.T) {
+	patched, tried := 0, 0
+	for _, pp := range patchProjects(t) {
+		// The variables the templates name (not what the compile recorded,
+		// which this test checks), and one no template names.
+		read := map[string]bool{"zz_read_by_none": true}
+		for _, files := range [][]*project.SQLFile{pp.base.Models, pp.base.Macros, pp.base.Tests} {
+			for _, f := range files {
+				for _, m := range varCall.FindAllStringSubmatch(f.Content, -1) {
+					read[m[1]] = true
+				}
+			}
+		}
+		for _, name := range sortedKeys(read) {
+			for _, value := range []any{"patched", int64(7)} {
+				opts := pp.opts
+				opts.Vars = maps.Clone(pp.opts.Vars)
+				if opts.Vars == nil {
+					opts.Vars = map[string]any{}
+				}
+				opts.Vars[name] = value
+				tried++
+				t.Run(fmt.Sprintf("%s/%s=%v", pp.name, name, value), func(t *testing.T) {
+					was := varsInputs(t, pp.base, pp.opts)
+					now := varsInputs(t, pp.base, opts)
+					if was.ModelKey != now.ModelKey {
+						t.Fatal("partialparse would not patch a change of --vars")
+					}
+					changed := partialparse.VarChanges(was.Vars, now.Vars)
+					if !slices.Contains(changed, name) {
+						t.Fatalf("changed variables %v lack %s", changed, name)
+					}
+					_, diags := Compile(pp.base, pp.opts)
+					got, gotDiags, _ := Patch(pp.base, opts, pp.prev, warningsOf(diags), Changes{Vars: changed})
+					if got == nil {
+						if name == "zz_read_by_none" && !pp.blocked() {
+							t.Fatal("a variable no node reads made the patch give up")
+						}
+						return
+					}
+					patched++
+					want, wantDiags := Compile(pp.base, opts)
+					if wantDiags.HasErrors() {
+						t.Fatalf("patched, but a full compile fails: %v", wantDiags.Err())
+					}
+					comparePatch(t, got, gotDiags, want, wantDiags)
+				})
+			}
+		}
+	}
+	if patched <= tried/2 {
+		t.Errorf("patched %d of %d changes of --vars", patched, tried)
+	}
+}
+
+// varCall finds the names templates give var().
+var varCall = regexp.MustCompile(`var\(\s*['"](\w+)['"]`)
+
+// varsInputs fingerprints p as compiled with opts' variables.
+func varsInputs(t *testing.T, p *project.Project, opts Options) partialparse.Inputs {
+	t.Helper()
+	in, err := partialparse.Fingerprint(p, partialparse.Options{Vars: opts.Vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

@@ -126,6 +126,10 @@ type Node struct {
 	// node called, sorted: partial parsing renders the node again when one
 	// of them changes. They are not in manifest.json.
 	MacroFiles []string `json:"-"`
+	// VarsRead are the variables its rendering read with var(), sorted:
+	// partial parsing renders the node again when one of them changes. They
+	// are not in manifest.json.
+	VarsRead []string `json:"-"`
 }
 
 // Column documents one column of a node.

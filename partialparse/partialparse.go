@@ -23,13 +23,17 @@
 // A reuse rewrites only manifest.json's metadata, in place.
 //
 // When the only inputs that differ are the texts of model and singular
-// test files, of properties files that describe models only, of macro
-// files and seeds' data (the record's ModelKey matches, and no macro file gained or lost
+// test files, of properties files that describe models only and of macro
+// files, seeds' data, which model files there are and the values of
+// --vars (the record's ModelKey matches, and no macro file gained or lost
 // "config("), LookupPatch hands the recorded manifest to compiler.Patch,
 // which renders only the changed models and tests again on top of it (with
-// the models the changed properties files describe, now or before, and the
-// nodes that called a changed file's macros) or gives up, and the new
-// record holds what both renderings read.
+// the models the changed properties files describe, now or before, and
+// the nodes that called a changed file's macros or read a changed
+// variable) or gives up, and the new record holds what both renderings
+// read. When more than half of the nodes called the changed macros or
+// read the changed variables, nothing is found: a full compile is as
+// quick.
 package partialparse
 
 import (
@@ -65,7 +69,7 @@ const (
 )
 
 // format is the record's version: a record of another format is ignored.
-const format = 3
+const format = 4
 
 // Options are a compile's inputs besides the project's files.
 type Options struct {
@@ -95,6 +99,9 @@ type Inputs struct {
 	// MacroConfig is set when a macro file's text holds "config(", which
 	// makes a compile render every model to find its config() calls.
 	MacroConfig bool
+	// Vars are the typed digests of the variables' values (--vars over
+	// project.yaml's), by name.
+	Vars map[string]string
 	// Volatile says why this compile cannot be reused, "" when it can.
 	Volatile string
 }
@@ -182,7 +189,11 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	both := io.MultiWriter(h, hm)
 	fmt.Fprintf(both, "elt partial parse %d\n", format)
 	// Typed, so that --vars '{n: 1}' and '{n: 1.0}' differ as they render.
-	both.Write([]byte(typedDigest(opts)))
+	// ModelKey leaves the variables out: Vars tells which changed.
+	h.Write([]byte(typedDigest(opts)))
+	noVars := opts
+	noVars.Vars = nil
+	hm.Write([]byte(typedDigest(noVars)))
 	both.Write([]byte{0})
 	// Folder defaults under the project's name apply to the root until a
 	// folder of that name appears (model paths are not in ModelKey).
@@ -220,7 +231,23 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 		h.Write(sum[:]) // a seed's data changes only its node's fingerprint, which a patch takes
 	}
 	return Inputs{Key: hex.EncodeToString(h.Sum(nil)), ModelKey: hex.EncodeToString(hm.Sum(nil)), Props: propsFiles(p),
-		Macros: macros, MacroConfig: macroConfig, Volatile: p.Volatile}, nil
+		Macros: macros, MacroConfig: macroConfig, Vars: varDigests(p.Vars, opts.Vars), Volatile: p.Volatile}, nil
+}
+
+// varDigests returns the typed digest of each variable's value, --vars
+// over the project's, by name.
+func varDigests(project, given map[string]any) map[string]string {
+	if len(project)+len(given) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(project)+len(given))
+	for k, v := range project {
+		out[k] = typedDigest(v)
+	}
+	for k, v := range given {
+		out[k] = "given " + typedDigest(v) // the compiler normalises given values its own way
+	}
+	return out
 }
 
 // Recorder records what a compile asked of its environment. Its methods
@@ -319,12 +346,15 @@ type record struct {
 	// Nodes is how many nodes the manifest holds, and MacroCallers how
 	// many of them called each macro file: a patch that would render most
 	// of them again is refused before the manifest is read.
-	Nodes        int                 `json:"nodes"`
-	MacroCallers map[string]int      `json:"macro_callers,omitempty"`
-	Env          map[string]envValue `json:"env,omitempty"`
-	Relations    map[string]bool     `json:"relations,omitempty"`
-	Queries      map[string]string   `json:"queries,omitempty"`
-	Warnings     []diag.Diagnostic   `json:"warnings,omitempty"`
+	Nodes        int            `json:"nodes"`
+	MacroCallers map[string]int `json:"macro_callers,omitempty"`
+	// Vars are Inputs', and VarReaders how many nodes read each variable.
+	Vars       map[string]string   `json:"vars,omitempty"`
+	VarReaders map[string]int      `json:"var_readers,omitempty"`
+	Env        map[string]envValue `json:"env,omitempty"`
+	Relations  map[string]bool     `json:"relations,omitempty"`
+	Queries    map[string]string   `json:"queries,omitempty"`
+	Warnings   []diag.Diagnostic   `json:"warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
 	Manifest fileID `json:"manifest"`
@@ -381,7 +411,10 @@ type Reuse struct {
 	// ChangedMacros, for a patch, are the macro files whose text differs
 	// from the recorded compile's, sorted.
 	ChangedMacros []string
-	rec           record
+	// ChangedVars, for a patch, are the variables whose value differs from
+	// the recorded compile's (or that only one of them has), sorted.
+	ChangedVars []string
+	rec         record
 }
 
 // Lookup returns the compile recorded in targetDir when it is reusable for
@@ -414,7 +447,7 @@ func LookupPatch(targetDir string, in Inputs, env func(string) (string, bool), e
 func Find(targetDir string, in Inputs, env func(string) (string, bool), exists func(string) bool,
 	query func(string) (any, error)) (r *Reuse, patch bool) {
 	var changedProps map[string][]string
-	var changedMacros []string
+	var changedMacros, changedVars []string
 	if in.Volatile != "" || in.Key == "" {
 		return nil, false
 	}
@@ -437,9 +470,13 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 		if changedMacros, ok = MacroChanges(rec.Macros, in.Macros); !ok || rec.MacroConfig != in.MacroConfig {
 			return nil, false
 		}
+		changedVars = VarChanges(rec.Vars, in.Vars)
 		callers := 0
 		for _, f := range changedMacros {
 			callers += rec.MacroCallers[f]
+		}
+		for _, v := range changedVars {
+			callers += rec.VarReaders[v]
 		}
 		if 2*callers > rec.Nodes {
 			return nil, false // a full compile is as quick, and reads no manifest
@@ -493,7 +530,26 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 	if err != nil {
 		return nil, false
 	}
-	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, ChangedMacros: changedMacros, rec: rec}, patch
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, ChangedMacros: changedMacros,
+		ChangedVars: changedVars, rec: rec}, patch
+}
+
+// VarChanges returns the variables whose digest differs between was and
+// now, or that only one of them has, sorted.
+func VarChanges(was, now map[string]string) []string {
+	var changed []string
+	for k, d := range now {
+		if was[k] != d {
+			changed = append(changed, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok {
+			changed = append(changed, k)
+		}
+	}
+	sort.Strings(changed)
+	return changed
 }
 
 // MacroChanges returns the macro files of now whose digest differs from
@@ -671,9 +727,10 @@ type Encoded struct {
 	tmp string
 	err error
 	// nodes is how many nodes the manifest holds; callers how many of
-	// them called each macro file.
+	// them called each macro file, readers how many read each variable.
 	nodes   int
 	callers map[string]int
+	readers map[string]int
 }
 
 // Discard removes the encoded file; for a compile whose record is not
@@ -715,7 +772,7 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 	if err := enc.Encode(&head); err != nil {
 		return fail(err)
 	}
-	callers := map[string]int{}
+	callers, readers := map[string]int{}, map[string]int{}
 	for _, id := range head.IDs {
 		n := m.Nodes[id]
 		if err := enc.Encode(n); err != nil {
@@ -723,6 +780,9 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 		}
 		for _, f := range n.MacroFiles {
 			callers[f]++
+		}
+		for _, v := range n.VarsRead {
+			readers[v]++
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -735,7 +795,7 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 		os.Remove(f.Name())
 		return Encoded{err: err}
 	}
-	return Encoded{tmp: f.Name(), nodes: len(head.IDs), callers: callers}
+	return Encoded{tmp: f.Name(), nodes: len(head.IDs), callers: callers, readers: readers}
 }
 
 func decodeBody(p string) (*manifest.Manifest, error) {
@@ -774,7 +834,7 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 	rec.mu.Lock()
 	volatile := rec.volatile
 	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Macros: in.Macros,
-		MacroConfig: in.MacroConfig, Nodes: enc.nodes, MacroCallers: enc.callers, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
+		MacroConfig: in.MacroConfig, Nodes: enc.nodes, MacroCallers: enc.callers, Vars: in.Vars, VarReaders: enc.readers, Env: rec.env, Relations: rec.relations, Queries: rec.queries}
 	rec.mu.Unlock()
 	if in.Volatile != "" || volatile != "" || in.Key == "" {
 		enc.Discard()
