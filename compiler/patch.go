@@ -25,44 +25,40 @@ type Changes struct {
 	Vars []string
 }
 
-// Patch compiles p by rendering again only the models and singular tests
-// whose text differs from prev, the manifest of an earlier compile of the
-// same project whose inputs differed from p's only in the text of model
-// and singular test files, of the properties and macro files changes
-// names and in seeds' data: the same files, the same project.yaml, the
-// same options, env_var() values, relations and run_query() rows
-// (partialparse checks all of that). warnings are that compile's
-// warnings. A seed whose data changed gets its new fingerprint.
+// Patch compiles p on top of prev, the manifest of an earlier compile of
+// the same project, by making again only the nodes the differences
+// between the two compiles' inputs reach. partialparse checks that the
+// inputs differ at most in: the text of model and singular test files,
+// which model files there are, the text of the properties and macro files
+// changes names, seeds' data and the variables changes names; everything
+// else (project.yaml, the other files, the options, env_var() values,
+// relations, run_query() rows) is the same. warnings are that compile's
+// warnings.
 //
-// The models a changed properties file describes, now or before, are
-// rendered again too, and their generic tests made again; so are the
-// nodes whose rendering called a macro of a changed macro file (a generic
-// test, by making its model's tests again), and the singular tests prev
-// does not hold (disabled there). Model files may be added or removed: a
-// new (or newly enabled) model joins with its tests, since nothing could
-// ref it; a removed (or newly disabled) one leaves with its tests, unless
-// something else still depends on it. Patch gives up when a changed
-// properties file now holds more than models (sources, seeds or unit
-// tests: other nodes depend on them) and when a changed macro file defines
-// other macros than before.
+// Made again are: the models and singular tests whose text changed; the
+// singular tests prev does not hold (disabled there); the models a changed
+// properties file describes, now or before, with their generic tests; the
+// nodes whose rendering called a macro of a changed macro file or read a
+// changed variable (a generic test by making its model's tests again); a
+// new (or newly enabled) model, with its tests, since nothing could ref
+// it; and a seed whose data changed, for its fingerprint. A removed (or
+// newly disabled) model leaves with its tests.
 //
-// The result is what Compile would return, with how many of the
-// manifest's models and tests were made again (disabled models and tests
-// are rendered too, to see whether they still are, but not counted); or
-// m is nil and
-// the caller compiles in full. Patch gives up whenever a changed model
-// could change anything beyond its own node and its tests: when its
-// configuration or relation differs from before (other models' SQL renders
-// its relation, its event_time, its materialization), when it is or was
-// ephemeral (others inline it), when it is a snapshot (an
-// invariant test embeds its SELECT), when it or a test made again refs an
-// ephemeral model, when a unit test tests it or gives it as an input (or
-// names a model with no file), when
-// a test generated again takes a name another test holds, and when it or
-// the graph has any error (a full compile reports every error at once).
-// Otherwise the other nodes' compiled SQL does not depend on the changed
-// text: only the changed nodes, their tests, the graph's edges, the
-// macros' entries and the warnings of the changed files are new.
+// The result is what Compile would return, with how many nodes were made
+// again or left (disabled models and tests are rendered again too, to see
+// whether they still are, but not counted); or m is nil and the caller
+// compiles in full. Patch gives up whenever a change could reach a node it
+// does not make again: when a model's configuration or relation differs
+// from before (other models' SQL renders its relation, its event_time, its
+// materialization), when a model is or was ephemeral (others inline it),
+// when it is a snapshot (an invariant test embeds its SELECT), when it or
+// a test made again refs an ephemeral model, when a unit test tests it or
+// gives it as an input (or names a model with no file), when something
+// still depends on a model that left, when a test made again takes a name
+// another test holds, when a changed properties file now holds more than
+// models (sources, seeds or unit tests), when a changed macro file defines
+// other macros than before, and when anything has an error (a full
+// compile reports every error at once).
 //
 // prev's unchanged nodes are shared with the result; prev's node map is
 // not modified.
