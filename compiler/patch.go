@@ -96,6 +96,15 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	for _, u := range c.modelList {
 		old := prev.Nodes[u.node.ID]
 		_, calls := calledChanged[u.node.Name]
+		if old != nil && old.Path != u.file.Path {
+			// A moved model takes another place in the file order that
+			// settles clashing test names: its tests are made again, so
+			// that the checks of regenerateTests see the clashes.
+			if described == nil {
+				described = map[string]bool{}
+			}
+			described[u.node.Name] = true
+		}
 		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || old.Path != u.file.Path ||
 			described[u.node.Name] || calls {
 			changed = append(changed, u) // a disabled model (not in prev) renders again too

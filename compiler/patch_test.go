@@ -581,6 +581,20 @@ func TestPatchScenarios(t *testing.T) {
 			"models/b/y.sql":   "select 2 as id",
 			"models/other.sql": "select * from {{ ref('x') }}",
 		}, move("models/a/x.sql", "models/b/x.sql"), true, true},
+		// A full compile settles clashing test names in model file order:
+		// a's test took not_null_a_b_c first; moved after a_b, it loses it.
+		{"moved after a model whose test name it took", map[string]string{
+			"project.yaml":     "name: p\n",
+			"models/a.sql":     "select 1 as b_c",
+			"models/a_b.sql":   "select 1 as c",
+			"models/props.yml": "models:\n  - name: a\n    columns:\n      - name: b_c\n        data_tests: [not_null]\n  - name: a_b\n    columns:\n      - name: c\n        data_tests: [not_null]\n",
+		}, move("models/a.sql", "models/z/a.sql"), true, false},
+		{"moved after a model whose test a custom name took", map[string]string{
+			"project.yaml":     "name: p\n",
+			"models/a.sql":     "select 1 as id",
+			"models/b.sql":     "select 1 as id",
+			"models/props.yml": "models:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique: {name: not_null_b_id}\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+		}, move("models/a.sql", "models/z/a.sql"), true, false},
 		{"a folder of the project's name created", map[string]string{
 			"project.yaml": "name: p\nmodels:\n  p: {+schema: s1}\n",
 			"models/x.sql": "select 1 as id",
