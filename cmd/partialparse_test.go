@@ -431,9 +431,9 @@ func TestPartialParsePatchSeed(t *testing.T) {
 }
 
 // sameAsFullCompile checks that the project in dir's manifest.json is, byte
-// for byte but for its metadata, what a full compile writes; the full
-// compile's record replaces the last one.
-func sameAsFullCompile(t *testing.T, dir, what string) {
+// for byte but for its metadata, what a full compile (with args) writes;
+// the full compile leaves no record.
+func sameAsFullCompile(t *testing.T, dir, what string, args ...string) {
 	t.Helper()
 	read := func() string {
 		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
@@ -447,7 +447,7 @@ func sameAsFullCompile(t *testing.T, dir, what string) {
 		return string(b[:start]) + string(b[end:])
 	}
 	patched := read()
-	mustElt(t, dir, "compile", "--no-partial-parse")
+	mustElt(t, dir, append([]string{"compile", "--no-partial-parse"}, args...)...)
 	if full := read(); patched != full {
 		t.Fatalf("%s: the patched manifest differs from a full compile's:\n%s\n%s", what, patched, full)
 	}
@@ -474,22 +474,7 @@ func TestPartialParsePatchVars(t *testing.T) {
 	if got := compiledSQL(t, dir, "a"); !strings.Contains(got, "2025-01-02") {
 		t.Fatalf("a = %s", got)
 	}
-	read := func() string {
-		b, err := os.ReadFile(filepath.Join(dir, "target", "manifest.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		start, end, err := manifest.MetadataSpan(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b[:start]) + string(b[end:])
-	}
-	patched := read()
-	mustElt(t, dir, "compile", "--no-partial-parse", "--vars", "{day: '2025-01-02'}")
-	if full := read(); full != patched {
-		t.Fatalf("the patched manifest differs from a full compile's:\n%s\n%s", patched, full)
-	}
+	sameAsFullCompile(t, dir, "day changed", "--vars", "{day: '2025-01-02'}")
 	compile("{day: '2025-01-02'}", "Compiled 3 nodes") // --no-partial-parse left no record
 	compile("{day: '2025-01-02'}", reusedMessage)
 	compile("{day: '2025-01-02', region: us}", "rendering again only the 1 node whose files changed")
