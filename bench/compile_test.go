@@ -81,8 +81,8 @@ func measureCompile(tb testing.TB, n, rounds int) (k compileKinds) {
 			tb.Fatalf("the warm compile did not reuse the last one:\n%s", tail(p.out, 2000))
 		}
 		k.warm.add(p)
-		k.edited.add(compileAfterEdit(tb, dir, edited, fmt.Sprintf("\n-- edit %d\n", i), "rendering again only the 1 node whose files changed"))
-		k.yaml.add(compileAfterEdit(tb, dir, props, fmt.Sprintf("\n# edit %d\n", i), "nodes whose files changed"))
+		k.edited.add(compileAfterEdit(tb, dir, edited, fmt.Sprintf("\n-- edit %d\n", i), "rendering again only the 1 node whose files or variables changed"))
+		k.yaml.add(compileAfterEdit(tb, dir, props, fmt.Sprintf("\n# edit %d\n", i), "nodes whose files or variables changed"))
 	}
 	return
 }

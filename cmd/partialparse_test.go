@@ -208,7 +208,7 @@ func TestPartialParsePatch(t *testing.T) {
 		"models/m.yml":   "models:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
 		"models/v.sql":   "select '{{ env_var(\"ELT_PP_V\", \"unset\") }}' as v",
 	})
-	const patchedMessage = "whose files changed"
+	const patchedMessage = "whose files or variables changed"
 	step := func(what, want string) string {
 		t.Helper()
 		out := mustElt(t, dir, "compile")
@@ -365,13 +365,13 @@ func TestPartialParsePatchMacros(t *testing.T) {
 	}
 	compile("first compile", "Compiled 5 nodes")
 	editFile(t, filepath.Join(dir, "macros", "amounts.sql"), "* 100", "* 1000")
-	compile("a macro b calls", "rendering again only the 1 node whose files changed")
+	compile("a macro b calls", "rendering again only the 1 node whose files or variables changed")
 	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "* 1000") {
 		t.Fatalf("b = %s", got)
 	}
 	sameAsFull("a macro b calls")
 	editFile(t, filepath.Join(dir, "macros", "checks.sql"), "<= 0", "< 0")
-	compile("a test macro", "rendering again only the 2 nodes whose files changed") // c and its test
+	compile("a test macro", "rendering again only the 2 nodes whose files or variables changed") // c and its test
 	got, err := os.ReadFile(filepath.Join(dir, "target", "compiled", "models", "m.yml", "positive_c_id.sql"))
 	if err != nil || !strings.Contains(string(got), "id < 0") {
 		t.Fatalf("positive_c_id = %s (%v)", got, err)
@@ -381,14 +381,14 @@ func TestPartialParsePatchMacros(t *testing.T) {
 		t.Fatalf("build after a patch of macros:\n%s", out)
 	}
 	editFile(t, filepath.Join(dir, "macros", "singular.sql"), "id < 0", "id < -1")
-	compile("a macro a singular test calls", "rendering again only the 1 node whose files changed")
+	compile("a macro a singular test calls", "rendering again only the 1 node whose files or variables changed")
 	got, err = os.ReadFile(filepath.Join(dir, "target", "compiled", "tests", "no_negative.sql"))
 	if err != nil || !strings.Contains(string(got), "id < -1") {
 		t.Fatalf("no_negative = %s (%v)", got, err)
 	}
 	sameAsFull("a macro a singular test calls")
 	editFile(t, filepath.Join(dir, "tests", "no_negative.sql"), "{{ none_below(ref('a')) }}", "{{ none_below(ref('b')) }}")
-	compile("a singular test's text", "rendering again only the 1 node whose files changed")
+	compile("a singular test's text", "rendering again only the 1 node whose files or variables changed")
 	sameAsFull("a singular test's text")
 	for _, c := range []struct{ what, file, old, new string }{
 		{"a macro added", "amounts.sql", "{% endmacro %}\n", "{% endmacro %}\n{% macro dollars(x) %}{{ x }}{% endmacro %}\n"},
@@ -419,7 +419,7 @@ func TestPartialParsePatchSeed(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "seeds", "s.csv"), []byte("id,name\n1,a\n2,b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out := mustElt(t, dir, "compile"); !strings.Contains(out, "rendering again only the 1 node whose files changed") {
+	if out := mustElt(t, dir, "compile"); !strings.Contains(out, "rendering again only the 1 node whose files or variables changed") {
 		t.Fatalf("compile after a seed's rows changed:\n%s", out)
 	}
 	if out := mustElt(t, dir, "build"); !strings.Contains(out, "PASS=3") {
@@ -470,14 +470,14 @@ func TestPartialParsePatchVars(t *testing.T) {
 		}
 	}
 	compile("{day: '2025-01-01'}", "Compiled 3 nodes")
-	compile("{day: '2025-01-02'}", "rendering again only the 1 node whose files changed")
+	compile("{day: '2025-01-02'}", "rendering again only the 1 node whose files or variables changed")
 	if got := compiledSQL(t, dir, "a"); !strings.Contains(got, "2025-01-02") {
 		t.Fatalf("a = %s", got)
 	}
 	sameAsFullCompile(t, dir, "day changed", "--vars", "{day: '2025-01-02'}")
 	compile("{day: '2025-01-02'}", "Compiled 3 nodes") // --no-partial-parse left no record
 	compile("{day: '2025-01-02'}", reusedMessage)
-	compile("{day: '2025-01-02', region: us}", "rendering again only the 1 node whose files changed")
+	compile("{day: '2025-01-02', region: us}", "rendering again only the 1 node whose files or variables changed")
 	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "us") {
 		t.Fatalf("b = %s", got)
 	}

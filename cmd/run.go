@@ -90,7 +90,7 @@ func (a *app) compile(extra []string) error {
 	if s.reused != nil {
 		pr.Infof("Reused the last compile of %d nodes (%d selected): nothing it depended on changed; wrote target/manifest.json", len(s.man.Nodes), len(selected))
 	} else if s.patchedFrom != nil && s.patched > 0 {
-		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json, rendering again only the %s whose files changed since the last compile",
+		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json, rendering again only the %s whose files or variables changed since the last compile",
 			len(s.man.Nodes), len(selected), plural(s.patched, "node"))
 	} else if s.patchedFrom != nil {
 		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json from the last compile: only disabled models or tests changed",

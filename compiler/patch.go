@@ -270,9 +270,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if len(changes.Macros) > 0 {
 		m.Macros = c.manifestMacros() // their lines and arguments may differ
 	}
-	if len(changes.Vars) > 0 {
-		m.Vars = c.vars
-	}
+	m.Vars = c.vars // prev's went through the record, which turns [] into null
 	diags = c.patchedDiagnostics(warnings, append(append([]*unit(nil), changed...), retest...), changes)
 	if diags.HasErrors() {
 		return nil, nil, 0

@@ -692,3 +692,55 @@ func varsInputs(t *testing.T, p *project.Project, opts Options) partialparse.Inp
 	}
 	return in
 }
+
+// TestPatchVarsThroughRecord: the manifest's variables after a patch of
+// the recorded compile (decoded from the record, which turns an empty list
+// into null) are the full compile's.
+func TestPatchVarsThroughRecord(t *testing.T) {
+	dir := t.TempDir()
+	writeText(t, filepath.Join(dir, "project.yaml"), "name: p\n")
+	writeText(t, filepath.Join(dir, "models", "a.sql"), "select 1 as id")
+	opts := fixedOptions()
+	opts.Vars = map[string]any{"l": []any{}, "m": map[string]any{"k": []any{}}}
+	q, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(errs.Err())
+	}
+	prev, diags := Compile(q, opts)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	target := filepath.Join(dir, "target")
+	enc, err := manifest.EncodeChunks(prev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeText(t, filepath.Join(target, "manifest.json"), string(enc.Bytes()))
+	ppOpts := partialparse.Options{Vars: opts.Vars}
+	in, err := partialparse.Fingerprint(q, ppOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := partialparse.Save(target, in, &partialparse.Recorder{}, partialparse.EncodeManifest(prev, target), enc, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeText(t, filepath.Join(dir, "models", "a.sql"), "select 2 as id")
+	edited, errs := project.Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(errs.Err())
+	}
+	now, err := partialparse.Fingerprint(edited, ppOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, patch := partialparse.Find(target, now, nil, nil, nil)
+	if r == nil || !patch {
+		t.Fatal("the record is not found for a patch")
+	}
+	got, gotDiags, _ := Patch(edited, opts, r.Manifest, r.Warnings, Changes{Vars: r.ChangedVars})
+	if got == nil {
+		t.Fatal("not patched")
+	}
+	want, wantDiags := Compile(edited, opts)
+	comparePatch(t, got, gotDiags, want, wantDiags)
+}
