@@ -1,13 +1,12 @@
 package cmd
 
 import (
-	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+
+	"github.com/elt-dev/elt/project"
 )
 
 // globalOptions are the flags every verb accepts (SPEC §7, "global").
@@ -76,53 +75,14 @@ func selectors(values []string, extra ...string) []string {
 	return out
 }
 
-// parseVars decodes --vars: a YAML (or JSON) mapping. Dates and times are
-// normalised to strings as in project.yaml.
+// parseVars decodes --vars: a YAML (or JSON) mapping, read as
+// project.yaml's vars: are (dates and times as strings, as written).
 func parseVars(s string) (map[string]any, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
+	m, err := project.ParseMapping(s)
+	if err != nil {
+		return nil, usagef("--vars is not a YAML mapping: %s — write it like '{run_date: 2025-01-05}'", err)
 	}
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		return nil, usagef("--vars is not a YAML mapping: %s — write it like '{run_date: 2025-01-05}'", msg)
-	}
-	if m == nil {
-		return nil, usagef("--vars %q is not a YAML mapping — write it like '{run_date: 2025-01-05}'", s)
-	}
-	return normalise(m).(map[string]any), nil
-}
-
-// normalise turns yaml.v3's decoded values into plain ones: time.Time into
-// "2006-01-02" (midnight UTC) or RFC 3339 strings, map[any]any into
-// map[string]any, recursively.
-func normalise(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		if x.Equal(x.Truncate(24*time.Hour)) && x.Location() == time.UTC {
-			return x.Format("2006-01-02")
-		}
-		return x.Format(time.RFC3339Nano)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalise(e)
-		}
-		return out
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = normalise(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = normalise(e)
-		}
-		return out
-	}
-	return v
+	return m, nil
 }
 
 // sortedKeys returns m's keys in order.

@@ -4,7 +4,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+
+	"github.com/elt-dev/elt/project"
 )
 
 func (a *app) runOperationCommand() *cobra.Command {
@@ -27,18 +28,11 @@ func (a *app) runOperationCommand() *cobra.Command {
 
 // parseArgs decodes --args: a YAML (or JSON) mapping of keyword arguments.
 func parseArgs(s string) (map[string]any, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
+	m, err := project.ParseMapping(s)
+	if err != nil {
+		return nil, usagef("--args is not a YAML mapping: %s — write it like '{days: 7}'", err)
 	}
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil || m == nil {
-		msg := "not a mapping"
-		if err != nil {
-			msg = strings.TrimPrefix(err.Error(), "yaml: ")
-		}
-		return nil, usagef("--args is not a YAML mapping: %s — write it like '{days: 7}'", msg)
-	}
-	return normalise(m).(map[string]any), nil
+	return m, nil
 }
 
 // runOperation renders macro with args (it may call run_query) and runs

@@ -87,6 +87,8 @@ func TestParseVars(t *testing.T) {
 		{"", nil, ""},
 		{"{run_date: 2025-01-05, n: 3}", map[string]any{"run_date": "2025-01-05", "n": 3}, ""},
 		{`{"a": "b", "nested": {"x": [1, 2]}}`, map[string]any{"a": "b", "nested": map[string]any{"x": []any{1, 2}}}, ""},
+		// As project.yaml reads them: a time written in full stays one.
+		{"{d: 2025-01-05 00:00:00, day: 2025-01-05}", map[string]any{"d": "2025-01-05T00:00:00Z", "day": "2025-01-05"}, ""},
 		{"[1, 2]", nil, "--vars is not a YAML mapping"},
 		{"{a: ", nil, "--vars is not a YAML mapping"},
 		{"just text", nil, "--vars is not a YAML mapping"},

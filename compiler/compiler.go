@@ -313,9 +313,10 @@ func (u *unit) fail(d diag.Diagnostic) {
 	u.failed = true
 }
 
-// normalizeVar turns the time.Time values YAML makes of unquoted dates into
-// strings, as project.Load does for project vars: "2006-01-02" for a
-// midnight UTC time, RFC 3339 otherwise. Lists and maps are walked.
+// normalizeVar turns time.Time values in Options.Vars into strings:
+// "2006-01-02" for a midnight UTC time, RFC 3339 otherwise. Lists and maps
+// are walked. (The CLI passes --vars as project.ParseMapping reads them,
+// dates and times already strings, as written.)
 func normalizeVar(v any) any {
 	switch x := v.(type) {
 	case time.Time:

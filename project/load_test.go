@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -273,5 +274,31 @@ func TestRootsByName(t *testing.T) {
 	}
 	if len(p.RootsByName) != 0 || p.ModelDefaults.Children["shop"] == nil {
 		t.Fatalf("with models/shop/: roots by name %v, children %v", p.RootsByName, p.ModelDefaults.Children)
+	}
+}
+
+// TestParseMapping: a mapping given on the command line (--vars) reads as
+// the same mapping under vars: in project.yaml, types included.
+func TestParseMapping(t *testing.T) {
+	text := "{day: 2025-01-05, at: 2025-01-05 00:00:00, ts: 2025-01-05T10:30:00+02:00, n: 3, f: 1.0, s: '3', b: true, none: null, l: [1, 'x', 2025-01-05], m: {k: []}}"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("name: shop\nvars: "+text+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, errs := Load(dir)
+	if errs.HasErrors() {
+		t.Fatal(render(errs))
+	}
+	got, err := ParseMapping(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, p.Vars) {
+		t.Fatalf("ParseMapping = %#v\nproject.yaml's vars = %#v", got, p.Vars)
+	}
+	for _, bad := range []string{"[1, 2]", "{a: ", "just text"} {
+		if _, err := ParseMapping(bad); err == nil {
+			t.Errorf("ParseMapping(%q) gave no error", bad)
+		}
 	}
 }

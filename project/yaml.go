@@ -2,6 +2,7 @@ package project
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -484,4 +485,32 @@ func normalize(v any, text string) any {
 // configValue converts n to a Value with its position.
 func (c *fileCtx) configValue(n *yaml.Node) Value {
 	return Value{V: c.value(n), Pos: c.pos(n)}
+}
+
+// ParseMapping reads text, a YAML (or JSON) mapping such as --vars gives,
+// into the values the same mapping holds in project.yaml's vars: string,
+// bool, int64, float64, nil, []any and map[string]any, with dates as
+// "2006-01-02" and times as RFC 3339 strings, as written. Empty text gives
+// nil.
+func ParseMapping(text string) (map[string]any, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := deref(doc.Content[0])
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("got %s, not a mapping", describe(root))
+	}
+	c := &fileCtx{}
+	m, _ := c.value(root).(map[string]any)
+	if c.errs.HasErrors() {
+		return nil, errors.New(c.errs[0].Msg)
+	}
+	return m, nil
 }
