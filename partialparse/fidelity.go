@@ -3,6 +3,7 @@ package partialparse
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,4 +175,159 @@ func typedDigest(v any) string {
 	}
 	walk(reflect.ValueOf(v))
 	return b.String()
+}
+
+// gob also decodes an empty list or mapping held in an interface value
+// (meta={'labels': []}, a test's values: []) as nil, which encodes as null
+// where a compile writes [] or {}. emptyCollections finds them before
+// encoding, by their path from the node, and restoreEmpty sets them
+// again after decoding.
+
+// Step is one step of an EmptyPath: a struct field by index, a map entry
+// by key, or a list element by index.
+type Step struct {
+	Field int
+	Key   string
+	Index int
+	Kind  byte // 'f' field, 'k' map key, 'i' list index
+}
+
+// EmptyPath leads from a struct to an interface value that holds an empty
+// []any (List) or map[string]any.
+type EmptyPath struct {
+	Steps []Step
+	List  bool
+}
+
+// anyCache holds mayHoldAny's answers by type.
+var anyCache sync.Map // reflect.Type → bool
+
+// mayHoldAny reports whether a value of type t can hold an interface
+// value, through struct fields, pointers, slices and maps.
+func mayHoldAny(t reflect.Type) bool {
+	if v, ok := anyCache.Load(t); ok {
+		return v.(bool)
+	}
+	anyCache.Store(t, false) // a recursive type is answered by its other fields
+	var holds bool
+	switch t.Kind() {
+	case reflect.Interface:
+		holds = true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		holds = mayHoldAny(t.Elem())
+	case reflect.Map:
+		holds = mayHoldAny(t.Elem())
+	case reflect.Struct:
+		for i := 0; i < t.NumField() && !holds; i++ {
+			holds = t.Field(i).IsExported() && mayHoldAny(t.Field(i).Type)
+		}
+	}
+	anyCache.Store(t, holds)
+	return holds
+}
+
+// emptyCollections returns the paths, from the struct v points to, of the
+// interface values holding an empty []any or map[string]any.
+func emptyCollections(v reflect.Value) []EmptyPath {
+	var out []EmptyPath
+	var walk func(v reflect.Value, path []Step)
+	walk = func(v reflect.Value, path []Step) {
+		if !v.IsValid() || !mayHoldAny(v.Type()) {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem(), path)
+			}
+		case reflect.Interface:
+			if v.IsNil() {
+				return
+			}
+			switch e := v.Interface().(type) {
+			case []any:
+				if e != nil && len(e) == 0 {
+					out = append(out, EmptyPath{Steps: slices.Clone(path), List: true})
+					return
+				}
+			case map[string]any:
+				if e != nil && len(e) == 0 {
+					out = append(out, EmptyPath{Steps: slices.Clone(path)})
+					return
+				}
+			}
+			walk(v.Elem(), path)
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i), append(path, Step{Kind: 'f', Field: i}))
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), append(path, Step{Kind: 'i', Index: i}))
+			}
+		case reflect.Map:
+			if v.Type().Key().Kind() != reflect.String {
+				return
+			}
+			iter := v.MapRange()
+			for iter.Next() {
+				walk(iter.Value(), append(path, Step{Kind: 'k', Key: iter.Key().String()}))
+			}
+		}
+	}
+	walk(v, nil)
+	return out
+}
+
+// restoreEmpty sets every path of paths, under the struct v (addressable),
+// to an empty []any or map[string]any again. A path that no longer fits is
+// skipped.
+func restoreEmpty(v reflect.Value, paths []EmptyPath) {
+	for _, p := range paths {
+		empty := reflect.ValueOf(map[string]any{})
+		if p.List {
+			empty = reflect.ValueOf([]any{})
+		}
+		setAt(v, p.Steps, empty)
+	}
+}
+
+// setAt sets the value at steps under v to x.
+func setAt(v reflect.Value, steps []Step, x reflect.Value) {
+	for len(steps) > 0 {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return
+			}
+			v = v.Elem()
+		}
+		s := steps[0]
+		last := len(steps) == 1
+		switch {
+		case s.Kind == 'f' && v.Kind() == reflect.Struct && s.Field < v.NumField():
+			v = v.Field(s.Field)
+		case s.Kind == 'i' && (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && s.Index < v.Len():
+			v = v.Index(s.Index)
+		case s.Kind == 'k' && v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+			key := reflect.ValueOf(s.Key).Convert(v.Type().Key())
+			if last {
+				if x.Type().AssignableTo(v.Type().Elem()) {
+					v.SetMapIndex(key, x)
+				}
+				return
+			}
+			v = v.MapIndex(key)
+			if !v.IsValid() {
+				return
+			}
+		default:
+			return
+		}
+		steps = steps[1:]
+	}
+	if v.CanSet() && x.Type().AssignableTo(v.Type()) {
+		v.Set(x)
+	}
 }
