@@ -575,9 +575,11 @@ func (c *compilation) refsEphemeral(u *unit) bool {
 	return len(order) > 0 || cyc != ""
 }
 
-// sameConfig reports whether two model configurations are equal, hooks
-// rendered, as the manifest records them.
+// sameConfig reports whether two model configurations are equal as other
+// nodes see them: as the manifest records them, but for the rendered pre
+// and post hooks, which only the model's own build runs.
 func sameConfig(a, b manifest.Config) bool {
+	a.PreHook, a.PostHook, b.PreHook, b.PostHook = nil, nil, nil, nil
 	ja, errA := json.Marshal(manifest.PlainConfig(a))
 	jb, errB := json.Marshal(manifest.PlainConfig(b))
 	return errA == nil && errB == nil && slices.Equal(ja, jb)

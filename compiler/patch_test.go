@@ -39,6 +39,8 @@ var patchEdits = []patchEdit{
 	{"tags changed", func(text, _ string) string { return text + "\n{{ config(tags=['patched']) }}" }, &no},
 	{"alias changed", func(text, _ string) string { return text + "\n{{ config(alias='zz_patched') }}" }, &no},
 	{"materialization changed", func(text, _ string) string { return text + "\n{{ config(materialized='ephemeral') }}" }, &no},
+	// Hooks run with the model's own build only: nothing else renders them.
+	{"hook added", func(text, _ string) string { return text + "\n{{ config(post_hook='select 1 as patched_hook') }}" }, nil},
 	// A model disabled or removed leaves, unless something depends on it.
 	{"disabled", func(text, _ string) string { return text + "\n{{ config(enabled=false) }}" }, nil},
 	{"file removed", func(string, string) string { return removeFile }, nil},
@@ -118,6 +120,15 @@ func (pp patchProject) blocked() bool {
 	return false
 }
 
+// refsEphemeral reports whether node id of pp's compile depends on an
+// ephemeral model.
+func (pp patchProject) refsEphemeral(id manifest.NodeID) bool {
+	return slices.ContainsFunc(pp.prev.Nodes[id].DependsOn, func(d manifest.NodeID) bool {
+		n := pp.prev.Nodes[d]
+		return n != nil && n.Config.Materialized == "ephemeral"
+	})
+}
+
 // noChanges is the Changes of an edit of model, test or seed files.
 func noChanges(*testing.T, *project.Project, *project.Project) Changes { return Changes{} }
 
@@ -180,6 +191,9 @@ func TestPatchEqualsCompile(t *testing.T) {
 				}
 				// One that leaves, or comes, with only its own tests depending on
 				// it, is patched (unless a unit test names it).
+				if !blocked && e.name == "hook added" && plainModel(pp.base, pp.prev, f.Name) && !pp.refsEphemeral(id) {
+					want = &yes
+				}
 				if !blocked && !inUnitTest[f.Name] && (e.name == "enabled" ||
 					(e.name == "disabled" || e.name == "file removed") && pp.prev.Nodes[id] != nil && onlyOwnTestsDependOn(pp.prev, id)) {
 					want = &yes
@@ -200,7 +214,7 @@ func TestPatchEqualsCompile(t *testing.T) {
 	if tried["cycle"] == 0 {
 		t.Error("no edit made a cycle")
 	}
-	for _, e := range []string{"comment appended", "ref to another model", "no refs", "disabled", "file removed", "file added", "enabled"} {
+	for _, e := range []string{"comment appended", "ref to another model", "no refs", "disabled", "file removed", "file added", "enabled", "hook added"} {
 		if patched[e] == 0 {
 			t.Errorf("no model was patched after the edit %q", e)
 		}
@@ -434,9 +448,7 @@ func TestPatchTestsEqualsCompile(t *testing.T) {
 			// A test disabled before may take any edit that keeps it so; one
 			// that refs an ephemeral model is never patched.
 			old := pp.prev.Nodes[manifest.TestID(f.Name)]
-			refsEphemeral := old != nil && slices.ContainsFunc(old.DependsOn, func(id manifest.NodeID) bool {
-				return pp.prev.Nodes[id] != nil && pp.prev.Nodes[id].Config.Materialized == "ephemeral"
-			})
+			refsEphemeral := old != nil && pp.refsEphemeral(old.ID)
 			for _, e := range testEdits {
 				arg := other
 				if e.name == "ephemeral ref" {
