@@ -93,7 +93,7 @@ func (a *app) compile(extra []string) error {
 		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json, rendering again only the %s whose files or variables changed since the last compile",
 			len(s.man.Nodes), len(selected), plural(s.patched, "node"))
 	} else if s.patchedFrom != nil {
-		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json from the last compile: only disabled models or tests changed",
+		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json from the last compile: no enabled node changed",
 			len(s.man.Nodes), len(selected))
 	} else {
 		pr.Infof("Compiled %d nodes (%d selected) into target/compiled/ and wrote target/manifest.json", len(s.man.Nodes), len(selected))
