@@ -71,11 +71,6 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if !ok {
 		return nil, nil, 0
 	}
-	for _, w := range warnings {
-		if _, in := changes.Props[w.Pos.File]; in {
-			return nil, nil, 0 // it may be a model's whose entry did not change, which this patch does not make again
-		}
-	}
 	// The models of prev whose file is gone leave the manifest, with their
 	// generic tests, if nothing else depends on them; so do those
 	// disabled now.
@@ -340,9 +335,9 @@ func (c *compilation) readers(prev *manifest.Manifest, changes Changes) (models 
 	return models, singular, true
 }
 
-// describedModels names the models whose entries the changed properties
-// files changed, added or removed (changedProps), or gives ok false when
-// one of those files now holds more than models.
+// describedModels names the models the changed properties files describe
+// in p or described before (changedProps), or gives ok false when one of
+// those files now holds more than models.
 func describedModels(p *project.Project, changedProps map[string][]string) (names map[string]bool, ok bool) {
 	if len(changedProps) == 0 {
 		return nil, true
@@ -366,6 +361,11 @@ func describedModels(p *project.Project, changedProps map[string][]string) (name
 	names = map[string]bool{}
 	for _, models := range changedProps {
 		for _, name := range models {
+			names[name] = true
+		}
+	}
+	for name, mp := range p.ModelProps {
+		if changed(mp.File) {
 			names[name] = true
 		}
 	}

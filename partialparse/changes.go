@@ -1,7 +1,6 @@
 package partialparse
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"sort"
 
@@ -18,10 +17,6 @@ type PropsFile struct {
 	SHA256 string `json:"sha256"`
 	// Models names the models the file describes, sorted.
 	Models []string `json:"models,omitempty"`
-	// Entries are the digests of those models' entries (positions
-	// included), by name: a patch renders again only the models whose
-	// entry changed.
-	Entries map[string]string `json:"entries,omitempty"`
 	// Other is set when the file holds anything but models: sources,
 	// seeds or unit tests, which a patch does not bring up to date.
 	Other bool `json:"other,omitempty"`
@@ -46,11 +41,6 @@ func propsFiles(p *project.Project) map[string]PropsFile {
 	for _, mp := range p.ModelProps {
 		if f, ok := out[mp.File]; ok {
 			f.Models = append(f.Models, mp.Name)
-			if f.Entries == nil {
-				f.Entries = map[string]string{}
-			}
-			sum := sha256.Sum256([]byte(typedDigest(mp)))
-			f.Entries[mp.Name] = hex.EncodeToString(sum[:])
 			out[mp.File] = f
 		}
 	}
@@ -130,8 +120,7 @@ func MacroChanges(was, now map[string]string) (changed []string, ok bool) {
 }
 
 // PropsChanges returns the properties files of now whose digest differs
-// from was's, each with the models whose entry in it changed, appeared or
-// went (a comment alone changes none). ok is false when
+// from was's, each with the models it described in was. ok is false when
 // a patch cannot take the changes: a changed file holds (or held) more
 // than models, or the two do not list the same files (ModelKey, which
 // covers the paths, rules that out unless a record is damaged).
@@ -152,25 +141,7 @@ func PropsChanges(was, now map[string]PropsFile) (changed map[string][]string, o
 		if changed == nil {
 			changed = map[string][]string{}
 		}
-		changed[path] = changedEntries(old.Entries, f.Entries)
+		changed[path] = old.Models
 	}
 	return changed, true
-}
-
-// changedEntries names, sorted, the models whose entry differs between was
-// and now, or that only one of them describes.
-func changedEntries(was, now map[string]string) []string {
-	names := []string{}
-	for name, d := range now {
-		if was[name] != d {
-			names = append(names, name)
-		}
-	}
-	for name := range was {
-		if _, ok := now[name]; !ok {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	return names
 }

@@ -410,12 +410,11 @@ func TestMacroPatchRefusedForMostNodes(t *testing.T) {
 }
 
 // TestPropsChanges: the properties files whose digest changed are listed
-// with the models whose entries changed, appeared or went; a patch is
-// refused when such a file held or holds more than models, or the files
-// differ.
+// with the models they described; a patch is refused when such a file
+// held or holds more than models, or the files differ.
 func TestPropsChanges(t *testing.T) {
 	was := map[string]PropsFile{
-		"models/a.yml": {SHA256: "1", Models: []string{"a", "b", "d"}, Entries: map[string]string{"a": "x", "b": "y", "d": "z"}},
+		"models/a.yml": {SHA256: "1", Models: []string{"a", "b"}},
 		"models/s.yml": {SHA256: "2", Models: []string{"c"}, Other: true},
 	}
 	with := func(path string, f PropsFile) map[string]PropsFile {
@@ -430,11 +429,7 @@ func TestPropsChanges(t *testing.T) {
 		ok      bool
 	}{
 		{"nothing", was, nil, true},
-		// a unchanged, b removed, d changed, e added.
-		{"a models-only file", with("models/a.yml", PropsFile{SHA256: "3", Models: []string{"a", "d", "e"},
-			Entries: map[string]string{"a": "x", "d": "z2", "e": "w"}}), map[string][]string{"models/a.yml": {"b", "d", "e"}}, true},
-		{"a comment in a models-only file", with("models/a.yml", PropsFile{SHA256: "6", Models: []string{"a", "b", "d"},
-			Entries: map[string]string{"a": "x", "b": "y", "d": "z"}}), map[string][]string{"models/a.yml": {}}, true},
+		{"a models-only file", with("models/a.yml", PropsFile{SHA256: "3", Models: []string{"a"}}), map[string][]string{"models/a.yml": {"a", "b"}}, true},
 		{"a file that now holds a source", with("models/a.yml", PropsFile{SHA256: "3", Other: true}), nil, false},
 		{"a file that held a source", with("models/s.yml", PropsFile{SHA256: "4", Models: []string{"c"}}), nil, false},
 		{"a file added", with("models/new.yml", PropsFile{SHA256: "5"}), nil, false},
