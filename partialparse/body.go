@@ -23,10 +23,6 @@ type bodyHead struct {
 	// (see zeroPointers); Root those of Manifest.
 	ZeroPointers map[manifest.NodeID][][]int
 	Root         [][]int
-	// Empty are, by node, the empty lists and mappings in interface values
-	// gob drops (see emptyCollections); RootEmpty those of Manifest.
-	Empty     map[manifest.NodeID][]EmptyPath
-	RootEmpty []EmptyPath
 }
 
 // Encoded is a manifest encoded for the record by EncodeManifest: a
@@ -70,16 +66,12 @@ func EncodeManifest(m *manifest.Manifest, targetDir string) Encoded {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := gob.NewEncoder(w)
-	head := bodyHead{Manifest: *m, IDs: m.IDs(), ZeroPointers: map[manifest.NodeID][][]int{}, Empty: map[manifest.NodeID][]EmptyPath{}}
+	head := bodyHead{Manifest: *m, IDs: m.IDs(), ZeroPointers: map[manifest.NodeID][][]int{}}
 	head.Manifest.Nodes = nil
 	head.Root = zeroPointers(reflect.ValueOf(&head.Manifest))
-	head.RootEmpty = emptyCollections(reflect.ValueOf(&head.Manifest))
 	for _, id := range head.IDs {
 		if zp := zeroPointers(reflect.ValueOf(m.Nodes[id])); len(zp) > 0 {
 			head.ZeroPointers[id] = zp
-		}
-		if e := emptyCollections(reflect.ValueOf(m.Nodes[id])); len(e) > 0 {
-			head.Empty[id] = e
 		}
 	}
 	if err := enc.Encode(&head); err != nil {
@@ -124,7 +116,6 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 	}
 	m := head.Manifest
 	restorePointers(reflect.ValueOf(&m).Elem(), head.Root)
-	restoreEmpty(reflect.ValueOf(&m).Elem(), head.RootEmpty)
 	m.Nodes = make(map[manifest.NodeID]*manifest.Node, len(head.IDs))
 	for _, id := range head.IDs {
 		var n manifest.Node
@@ -135,7 +126,6 @@ func decodeBody(p string) (*manifest.Manifest, error) {
 			return nil, fmt.Errorf("node %s where %s was expected", n.ID, id)
 		}
 		restorePointers(reflect.ValueOf(&n).Elem(), head.ZeroPointers[id])
-		restoreEmpty(reflect.ValueOf(&n).Elem(), head.Empty[id])
 		m.Nodes[id] = &n
 	}
 	return &m, nil

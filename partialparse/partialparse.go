@@ -67,7 +67,7 @@ const (
 )
 
 // format is the record's version: a record of another format is ignored.
-const format = 5
+const format = 7
 
 // Options are a compile's inputs besides the project's files.
 type Options struct {
