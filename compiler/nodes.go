@@ -199,7 +199,7 @@ func sqlLiteral(v any) (string, error) {
 // folder defaults and seed properties. Disabled seeds are left out.
 func (c *compilation) buildSeeds() {
 	for _, p := range c.p.SeedFiles {
-		name := strings.TrimSuffix(path.Base(p), path.Ext(p))
+		name := seedName(p)
 		if _, dup := c.seeds[name]; dup {
 			continue // project.Load reports duplicate names
 		}
@@ -249,6 +249,10 @@ func (c *compilation) buildSeeds() {
 		c.seeds[name] = n
 	}
 }
+
+// seedName is the name of the seed in the file at p: its base name
+// without extension.
+func seedName(p string) string { return strings.TrimSuffix(path.Base(p), path.Ext(p)) }
 
 // fingerprint is the hex sha256 of the compiled SQL (or seed data) and the
 // canonical JSON of cfg, without profile: asking for column profiles

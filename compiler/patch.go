@@ -3,7 +3,6 @@ package compiler
 import (
 	"encoding/json"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -71,6 +70,9 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	if !ok {
 		return nil, nil, 0
 	}
+	if described == nil {
+		described = map[string]bool{} // models whose tests are made again too
+	}
 	// The models of prev whose file is gone leave the manifest, with their
 	// generic tests, if nothing else depends on them; so do those
 	// disabled now.
@@ -86,9 +88,6 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	}
 	for name, tests := range calledChanged {
 		if tests {
-			if described == nil {
-				described = map[string]bool{}
-			}
 			described[name] = true
 		}
 	}
@@ -100,9 +99,6 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 			// A moved model takes another place in the file order that
 			// settles clashing test names: its tests are made again, so
 			// that the checks of regenerateTests see the clashes.
-			if described == nil {
-				described = map[string]bool{}
-			}
 			described[u.node.Name] = true
 		}
 		if old == nil || old.ResourceType != manifest.Model || old.RawSQL != u.file.Content || old.Path != u.file.Path ||
@@ -121,7 +117,7 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 	}
 	seeds := map[string]bool{}
 	for _, f := range p.SeedFiles {
-		seeds[strings.TrimSuffix(path.Base(f), path.Ext(f))] = true
+		seeds[seedName(f)] = true
 	}
 	for name := range inUnitTest {
 		if c.models[name] == nil && !seeds[name] {
@@ -166,9 +162,6 @@ func Patch(p *project.Project, opts Options, prev *manifest.Manifest, warnings d
 				c.checkCDC(u)
 			}
 			appeared[u] = true
-			if described == nil {
-				described = map[string]bool{}
-			}
 			described[u.node.Name] = true
 		case u.node.Config.Materialized == "ephemeral" || old.Config.Materialized == "ephemeral":
 			return nil, nil, 0
@@ -398,8 +391,7 @@ func (c *compilation) regenerateTests(prev *manifest.Manifest, live []*unit, des
 		seen[u.node.Name] = u.node.Pos
 	}
 	renamedFrom := map[string]bool{} // what a kept test's name may have been made unique from
-	for _, id := range prev.IDs() {
-		n := prev.Nodes[id]
+	for id, n := range prev.Nodes {
 		if n.ResourceType != manifest.Test {
 			continue
 		}

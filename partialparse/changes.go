@@ -77,7 +77,7 @@ func varDigests(project, given map[string]any) map[string]string {
 		out[k] = typedDigest(v)
 	}
 	for k, v := range given {
-		out[k] = "given " + typedDigest(v) // the compiler normalises given values its own way
+		out[k] = "given " + typedDigest(v) // moved between project.yaml and --vars, a value counts as changed
 	}
 	return out
 }
