@@ -80,6 +80,21 @@ func TestIncrementalGolden(t *testing.T) {
 			in.KeyRange = &KeyRange{Column: "order_date", Type: "DATE", Min: "2025-01-02", Max: "2025-01-03", HasNull: true}
 			return in
 		}(), target: append(orderCols, Column{"order_date", "DATE"}), batch: append(orderCols, Column{"order_date", "DATE"})},
+		{name: "delete_insert_one_key_value", in: func() Input {
+			in := incremental("delete+insert", ExistingTable, func(c *manifest.Config) { c.UniqueKey = []string{"order_date"} })
+			in.KeyRange = &KeyRange{Column: "order_date", Type: "DATE", Min: "2025-01-02", Max: "2025-01-02"}
+			return in
+		}(), target: append(orderCols, Column{"order_date", "DATE"}), batch: append(orderCols, Column{"order_date", "DATE"})},
+		{name: "insert_overwrite_one_partition_null", in: func() Input {
+			in := incremental("insert_overwrite", ExistingTable, func(c *manifest.Config) { c.PartitionBy = []string{"order_date"} })
+			in.KeyRange = &KeyRange{Column: "order_date", Type: "DATE", Min: "2025-01-02", Max: "2025-01-02", HasNull: true}
+			return in
+		}(), target: append(orderCols, Column{"order_date", "DATE"}), batch: append(orderCols, Column{"order_date", "DATE"})},
+		{name: "delete_insert_two_keys_one_value", in: func() Input {
+			in := incremental("delete+insert", ExistingTable, keyed)
+			in.KeyRange = &KeyRange{Column: "order_id", Type: "INTEGER", Min: "7", Max: "7"}
+			return in
+		}(), target: orderCols, batch: orderCols},
 		{name: "microbatch_first", in: func() Input {
 			in := incremental("microbatch", "", func(c *manifest.Config) { c.EventTime = "updated_at"; c.BatchSize = "day"; c.Begin = "2025-01-01" })
 			in.BatchStart, in.BatchEnd = "2025-01-02 00:00:00", "2025-01-03 00:00:00"

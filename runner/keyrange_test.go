@@ -8,6 +8,7 @@ import (
 // DELETE to the batch's key range, and still replace exactly the matching
 // rows: keys inside the range but absent from the batch stay, NULL keys
 // match NULL keys, and a batch of NULL keys alone deletes only NULL rows.
+// A batch of one key value deletes by that value alone (no join).
 func TestDeleteInsertKeyRange(t *testing.T) {
 	for _, tc := range []struct {
 		name, strategy string
@@ -39,6 +40,30 @@ func TestDeleteInsertKeyRange(t *testing.T) {
 				"(DATE '2025-01-02', 1, 'b2'), (DATE '2025-01-01', 3, 'd')",
 			},
 			"2025-01-01|1|a;2025-01-01|2|c;2025-01-01|3|d;2025-01-02|1|b2;"},
+		{"one key value and NULL keys", "delete+insert", []string{"d"},
+			[]string{
+				"(DATE '2025-01-01', 1, 'a'), (DATE '2025-01-02', 2, 'b'), (NULL, 4, 'n')",
+				"(DATE '2025-01-02', 20, 'b2'), (NULL, 40, 'n2'), (DATE '2025-01-02', 21, 'b3')",
+			},
+			"2025-01-01|1|a;2025-01-02|20|b2;2025-01-02|21|b3;<nil>|40|n2;"},
+		{"one VARCHAR key value", "delete+insert", []string{"v"},
+			[]string{
+				"(DATE '2025-01-01', 1, 'x'), (DATE '2025-01-02', 2, 'y'), (DATE '2025-01-03', 3, 'x'), (NULL, 4, NULL)",
+				"(DATE '2025-01-05', 5, 'x')",
+			},
+			"2025-01-02|2|y;2025-01-05|5|x;<nil>|4|<nil>;"},
+		{"insert_overwrite of two partitions", "insert_overwrite", []string{"d"},
+			[]string{
+				"(DATE '2025-01-01', 1, 'a'), (DATE '2025-01-02', 2, 'b'), (DATE '2025-01-03', 3, 'c'), (DATE '2025-01-01', 4, 'd')",
+				"(DATE '2025-01-01', 9, 'z'), (DATE '2025-01-03', 8, 'y'), (DATE '2025-01-01', 7, 'x')",
+			},
+			"2025-01-01|7|x;2025-01-01|9|z;2025-01-02|2|b;2025-01-03|8|y;"},
+		{"two key columns, one value of the first", "delete+insert", []string{"k", "d"},
+			[]string{
+				"(DATE '2025-01-01', 1, 'a'), (DATE '2025-01-02', 1, 'b')",
+				"(DATE '2025-01-02', 1, 'b2')",
+			},
+			"2025-01-01|1|a;2025-01-02|1|b2;"},
 		{"insert_overwrite by partition", "insert_overwrite", []string{"d"},
 			[]string{
 				"(DATE '2025-01-01', 1, 'a'), (DATE '2025-01-01', 2, 'b'), (DATE '2025-01-05', 3, 'c')",

@@ -12,7 +12,7 @@ from "main"."raw"
 -- publish
 
 -- incremental publish
-DELETE FROM "main"."orders" AS __elt_target WHERE (__elt_target."order_date" BETWEEN CAST('2025-01-02' AS DATE) AND CAST('2025-01-03' AS DATE) OR __elt_target."order_date" IS NULL) AND EXISTS (SELECT 1 FROM "temp"."main"."orders__elt_batch" AS __elt_batch WHERE __elt_batch."order_date" IS NOT DISTINCT FROM __elt_target."order_date")
+DELETE FROM "main"."orders" AS __elt_target WHERE (__elt_target."order_date" BETWEEN CAST('2025-01-02' AS DATE) AND CAST('2025-01-03' AS DATE) OR __elt_target."order_date" IS NULL) AND EXISTS (SELECT 1 FROM (SELECT DISTINCT "order_date" FROM "temp"."main"."orders__elt_batch") AS __elt_batch WHERE __elt_batch."order_date" IS NOT DISTINCT FROM __elt_target."order_date")
 
 INSERT INTO "main"."orders" ("order_id", "line", "amount", "updated_at", "order_date") SELECT "order_id", "line", "amount", "updated_at", "order_date" FROM "temp"."main"."orders__elt_batch"
 
