@@ -196,6 +196,7 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 		at, step, rows := next, "", int64(-1)
 		inBuild := false // the failure, if any, is interval at's, not the COMMIT's
 		err := c.InTx(ctx, func(tx *warehouse.Tx) error {
+			b.ledger = b.ledger[:0]
 			for at = next; ; at++ {
 				var err error
 				if rows, step, err = b.build(ctx, tx, at); err != nil {
@@ -203,6 +204,7 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 					return err
 				}
 				if at == stop-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
+					tx.Finally(state.RecordIntervalsSQL(b.ledger))
 					return failpoint("interval-before-commit")
 				}
 			}
@@ -273,10 +275,14 @@ type intervalBuild struct {
 	// this run's batches, each in its own interval, so a later interval
 	// has no rows to delete.
 	fresh bool
+	// ledger is the ledger rows of the intervals built in the open
+	// transaction, written with its COMMIT.
+	ledger []state.Interval
 }
 
 // build builds due interval i inside tx: hooks, the batch, the ledger row
-// (with tx's COMMIT), and after the last interval the node's result row.
+// (added to b.ledger, which the caller writes with tx's COMMIT), and after
+// the last interval the node's result row.
 // It returns the target's row count when it counted it (the first batch of
 // the run and the last interval), else -1; on failure, the failing step for
 // the message ("" for the model's own SQL).
@@ -327,10 +333,10 @@ func (b *intervalBuild) build(ctx context.Context, tx *warehouse.Tx, i int) (row
 	if err := failpoint("interval-after-build"); err != nil {
 		return -1, "", err
 	}
-	tx.Finally(state.RecordIntervalSQL(state.Interval{
+	b.ledger = append(b.ledger, state.Interval{
 		NodeID: string(n.ID), Start: iv.Start, End: iv.End, Fingerprint: n.Fingerprint,
 		RunID: r.opts.InvocationID, Rows: rows, Completed: time.Now(),
-	}))
+	})
 	if last {
 		if err := r.profileBatched(ctx, tx, n, b.nr.Relation); err != nil {
 			return -1, "column profile", err

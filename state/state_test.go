@@ -271,3 +271,54 @@ func TestJournalFoldsIntoNodeResults(t *testing.T) {
 		t.Fatalf("NodeResults after the fold = %+v, %v (counted once)", rs, err)
 	}
 }
+
+// TestRecordIntervalsSQL: the ledger rows of several intervals, written in
+// one DELETE and one INSERT, replace exactly the rows of the same node and
+// starts, whatever else the ledger holds.
+func TestRecordIntervalsSQL(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := state.RecordIntervalsSQL(nil); got != "" {
+		t.Fatalf("RecordIntervalsSQL(nil) = %q, want none", got)
+	}
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
+	ivs := func(node, fp string, rows int64, days ...int) []state.Interval {
+		var out []state.Interval
+		for _, d := range days {
+			out = append(out, state.Interval{NodeID: node, Start: day(d), End: day(d + 1), Fingerprint: fp, RunID: "r-" + fp,
+				Rows: rows, Completed: day(20)})
+		}
+		return out
+	}
+	for _, batch := range [][]state.Interval{
+		ivs("model.a", "v1", 10, 1, 2, 3),
+		ivs("model.b", "v1", 5, 2),
+		ivs("model.a", "v2", -1, 2, 4), // restates day 2, adds day 4; rows unknown
+	} {
+		if err := inTx(t, db, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.RecordIntervalsSQL(batch)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for node, want := range map[string]string{
+		"model.a": "1 v1 10; 2 v2 -1; 3 v1 10; 4 v2 -1; ",
+		"model.b": "2 v1 5; ",
+	} {
+		var got []state.Interval
+		if err := inTx(t, db, func(tx *warehouse.Tx) (err error) { got, err = state.Intervals(ctx, tx, node); return err }); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, iv := range got {
+			if !iv.End.Equal(iv.Start.AddDate(0, 0, 1)) || iv.RunID != "r-"+iv.Fingerprint {
+				t.Errorf("%s: interval %+v has the wrong end or run", node, iv)
+			}
+			fmt.Fprintf(&b, "%d %s %d; ", iv.Start.Day(), iv.Fingerprint, iv.Rows)
+		}
+		if b.String() != want {
+			t.Errorf("%s ledger = %q, want %q", node, b.String(), want)
+		}
+	}
+}
