@@ -63,7 +63,7 @@ func writeFD(fd int, data []byte) (fileStamp, error) {
 		}
 		off += n
 	}
-	if st.Size != int64(len(data)) {
+	if st.Size > int64(len(data)) { // a shorter or new file now ends where data does
 		if _, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) }); err != nil {
 			return fileStamp{}, err
 		}
