@@ -204,7 +204,7 @@ func (r *run) executeMicrobatch(ctx context.Context, n *manifest.Node, in materi
 					return err
 				}
 				if at == stop-1 || commitAfter <= 0 || time.Since(began) >= commitAfter {
-					tx.Finally(state.RecordIntervalsSQL(b.ledger))
+					tx.Finally(state.RecordIntervalsSQL(string(n.ID), b.ledger))
 					return failpoint("interval-before-commit")
 				}
 			}

@@ -52,13 +52,13 @@ type Interval struct {
 	Completed   time.Time
 }
 
-// RecordIntervalsSQL returns the statements that make each of ivs, which
-// are one node's, that node's one ledger row for its Start, replacing an
-// older one; "" for none. Run them in the transaction that writes the
+// RecordIntervalsSQL returns the statements that make each of ivs node
+// nodeID's one ledger row for its Start, replacing an older one (the
+// intervals' NodeID is not read); "" for none. Run them in the transaction that writes the
 // intervals' data. They are two statements however many intervals share
 // the transaction: a DELETE and an INSERT per interval cost a 30-day
 // backfill 20 ms more.
-func RecordIntervalsSQL(ivs []Interval) string {
+func RecordIntervalsSQL(nodeID string, ivs []Interval) string {
 	if len(ivs) == 0 {
 		return ""
 	}
@@ -73,10 +73,10 @@ func RecordIntervalsSQL(ivs []Interval) string {
 			rows = strconv.FormatInt(iv.Rows, 10)
 		}
 		starts.WriteString(timestamp(iv.Start))
-		values.WriteString("(" + quote(iv.NodeID) + ", " + timestamp(iv.Start) + ", " + timestamp(iv.End) + ", " +
+		values.WriteString("(" + quote(nodeID) + ", " + timestamp(iv.Start) + ", " + timestamp(iv.End) + ", " +
 			quote(iv.Fingerprint) + ", " + quote(iv.RunID) + ", " + rows + ", " + timestamp(iv.Completed) + ")")
 	}
-	return "DELETE FROM elt_state.intervals WHERE node_id = " + quote(ivs[0].NodeID) + " AND interval_start IN (" + starts.String() + ")" +
+	return "DELETE FROM elt_state.intervals WHERE node_id = " + quote(nodeID) + " AND interval_start IN (" + starts.String() + ")" +
 		";\nINSERT INTO elt_state.intervals VALUES " + values.String()
 }
 

@@ -281,7 +281,7 @@ func TestRecordIntervalsSQL(t *testing.T) {
 	if err := inTx(t, db, func(tx *warehouse.Tx) error { return state.Migrate(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
-	if got := state.RecordIntervalsSQL(nil); got != "" {
+	if got := state.RecordIntervalsSQL("model.a", nil); got != "" {
 		t.Fatalf("RecordIntervalsSQL(nil) = %q, want none", got)
 	}
 	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
@@ -298,7 +298,7 @@ func TestRecordIntervalsSQL(t *testing.T) {
 		ivs("model.b", "v1", 5, 2),
 		ivs("model.a", "v2", -1, 2, 4), // restates day 2, adds day 4; rows unknown
 	} {
-		if err := inTx(t, db, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.RecordIntervalsSQL(batch)) }); err != nil {
+		if err := inTx(t, db, func(tx *warehouse.Tx) error { return tx.Exec(ctx, state.RecordIntervalsSQL(batch[0].NodeID, batch)) }); err != nil {
 			t.Fatal(err)
 		}
 	}
