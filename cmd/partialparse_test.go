@@ -489,4 +489,26 @@ func TestPartialParsePatchVars(t *testing.T) {
 	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "eu") {
 		t.Fatalf("b = %s", got)
 	}
+	// project.yaml's variables are patched as --vars are, when nothing
+	// else in the file changed.
+	setProject := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "project.yaml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustElt(t, dir, "compile", "--vars", "{day: '2025-01-02'}")
+	setProject("name: pv\nvars:\n  region: apac\n")
+	compile("{day: '2025-01-02'}", "rendering again only the 1 node whose files or variables changed")
+	if got := compiledSQL(t, dir, "b"); !strings.Contains(got, "apac") {
+		t.Fatalf("b = %s", got)
+	}
+	sameAsFullCompile(t, dir, "project.yaml's region changed", "--vars", "{day: '2025-01-02'}")
+	mustElt(t, dir, "compile", "--vars", "{day: '2025-01-02'}")
+	// Its other settings still compile everything.
+	setProject("name: pv\nmodels:\n  +materialized: table\nvars:\n  region: apac\n")
+	out := mustElt(t, dir, "compile", "--vars", "{day: '2025-01-02'}")
+	if !strings.Contains(out, "Compiled 3 nodes") || strings.Contains(out, "rendering again") || strings.Contains(out, "from the last compile") {
+		t.Fatalf("a folder default added: not a full compile:\n%s", out)
+	}
 }

@@ -105,7 +105,7 @@ type fzProject struct {
 	singular    []*fzSingular
 	seeds       []*fzSeed
 	seedDefault bool
-	vars        bool
+	vars        string // project.yaml's vars entry, its lines under "vars:" ("" none)
 }
 
 func (p *fzProject) clone() *fzProject {
@@ -459,8 +459,8 @@ func (p *fzProject) files() map[string]string {
 	if p.seedDefault {
 		y.WriteString("seeds:\n  +schema: raw\n")
 	}
-	if p.vars {
-		y.WriteString("vars:\n  v: 3\n")
+	if p.vars != "" {
+		y.WriteString("vars:\n" + p.vars)
 	}
 	out["project.yaml"] = y.String()
 	for _, m := range p.models {
@@ -653,7 +653,9 @@ func (g *fzGen) project() *fzProject {
 	}
 	p.rootByName = r.Intn(4) == 0
 	p.seedDefault = r.Intn(5) == 0
-	p.vars = r.Intn(3) == 0
+	if r.Intn(3) == 0 {
+		p.vars = "  v: 3\n"
+	}
 	nseeds := r.Intn(3)
 	for i := 0; i < nseeds; i++ {
 		p.seeds = append(p.seeds, &fzSeed{name: "s" + strconv.Itoa(i), rows: 1 + r.Intn(3), tag: "x"})
@@ -1348,6 +1350,18 @@ func (g *fzGen) edit(p *fzProject, newNames *int) string {
 		default:
 			s.comment = "c" + strconv.Itoa(r.Intn(9))
 			return "singular comment " + s.name
+		}
+	case kind < 96: // project.yaml's variables (its last entry)
+		switch r.Intn(4) {
+		case 0:
+			p.vars = ""
+			return "project vars removed"
+		case 1:
+			p.vars += "  w" + strconv.Itoa(r.Intn(100)) + ": 1\n"
+			return "project var added"
+		default:
+			p.vars = "  v: " + pick(r, []string{"3", "4", "3.0", "'x'", "[1, 2]", "{a: 1}", "null", "'{{ 1 }}'"}) + "\n"
+			return "project var v = " + p.vars
 		}
 	case kind < 98 && len(p.seeds) > 0:
 		s := pick(r, p.seeds)

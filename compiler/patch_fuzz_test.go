@@ -167,10 +167,11 @@ func runFuzzCase(t *testing.T, seed int64) (fzOutcome, *fzCase) {
 		tried = tried && ok
 		changedMacros, ok := partialparse.MacroChanges(was.Macros, now.Macros)
 		tried = tried && ok
+		changedVars := partialparse.VarChanges(was.Vars, now.Vars)
 		var got *manifest.Manifest
 		var gotDiags diag.List
 		if tried {
-			got, gotDiags, _ = Patch(edited, opts, prev, warningsOf(prevDiags), Changes{Props: changedProps, Macros: changedMacros})
+			got, gotDiags, _ = Patch(edited, opts, prev, warningsOf(prevDiags), Changes{Props: changedProps, Macros: changedMacros, Vars: changedVars})
 		}
 		want, wantDiags := Compile(edited, opts)
 		res := fzNotTried

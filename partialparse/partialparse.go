@@ -107,8 +107,10 @@ type Inputs struct {
 // Fingerprint returns the Inputs of compiling p with opts. It reads the
 // seed files (project.Load hashed the rest as it read them).
 func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
-	// ModelKey leaves out the contents of the files a patch may take.
-	patchable := make(map[string]bool, len(p.Models)+len(p.Tests)+len(p.PropsFiles)+len(p.Macros))
+	// ModelKey leaves out the contents of the files a patch may take, and
+	// of project.yaml all but its settings: its variables are in Vars.
+	patchable := make(map[string]bool, len(p.Models)+len(p.Tests)+len(p.PropsFiles)+len(p.Macros)+1)
+	patchable[project.FileName] = true
 	for _, f := range p.Models {
 		patchable[f.Path] = true
 	}
@@ -138,6 +140,7 @@ func Fingerprint(p *project.Project, opts Options) (Inputs, error) {
 	noVars.Vars = nil
 	hm.Write([]byte(typedDigest(noVars)))
 	both.Write([]byte{0})
+	hm.Write(p.SettingsSHA256[:])
 	// Folder defaults under the project's name apply to the root until a
 	// folder of that name appears (model paths are not in ModelKey).
 	fmt.Fprintf(both, "roots by name %q\x00", p.RootsByName)

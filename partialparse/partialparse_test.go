@@ -313,7 +313,10 @@ func TestModelKey(t *testing.T) {
 		{"a singular test's text", func(p *project.Project) { p.Inputs[5].SHA256 = sum("t2") }, opts, false, true},
 		{"a properties file's text", func(p *project.Project) { p.Inputs[3].SHA256 = sum("s2") }, opts, false, true},
 		{"a properties file renamed", func(p *project.Project) { p.PropsFiles[0], p.Inputs[3].Path = "models/t.yml", "models/t.yml" }, opts, false, false},
-		{"project.yaml", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, false},
+		// project.yaml's settings (all but its vars) are in ModelKey, its
+		// variables in Vars.
+		{"project.yaml's settings", func(p *project.Project) { p.Inputs[4].SHA256, p.SettingsSHA256 = sum("p2"), sum("s2") }, opts, false, false},
+		{"project.yaml's variables", func(p *project.Project) { p.Inputs[4].SHA256 = sum("p2") }, opts, false, true},
 		// A patch takes model files added and removed.
 		{"a model renamed", func(p *project.Project) { p.Models[1].Path, p.Inputs[2].Path = "models/c.sql", "models/c.sql" }, opts, false, true},
 		{"a model removed", func(p *project.Project) {

@@ -94,9 +94,11 @@ func Load(dir string) (*Project, diag.List) {
 			fileErrs[i] = c.errs
 		default:
 			projCtx.file = FileName
-			if root := projCtx.parseYAML(data); root != nil {
+			root := projCtx.parseYAML(data)
+			if root != nil {
 				projCtx.parseProject(root, p, files)
 			}
+			p.SettingsSHA256 = settingsDigest(data, root)
 		}
 	})
 	errs.Append(projCtx.errs)

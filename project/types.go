@@ -63,6 +63,10 @@ type Project struct {
 	// as it renders them; on-run-start and on-run-end hooks render only
 	// when a run starts.)
 	Volatile string `json:"-"`
+	// SettingsSHA256 is the digest of project.yaml without its vars
+	// entry (see settingsDigest): equal for two versions of the file
+	// that differ in their variables alone.
+	SettingsSHA256 [32]byte `json:"-"`
 }
 
 // InputFile is one file Load read and the SHA-256 of its bytes.

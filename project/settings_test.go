@@ -1,0 +1,50 @@
+package project
+
+import (
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestSettingsDigest: project.yaml's settings digest stays the same when
+// only the variables change and no other entry moves, and changes with
+// anything else, or whenever the vars entry cannot be cut out for certain.
+func TestSettingsDigest(t *testing.T) {
+	const base = "name: p\nmodels:\n  +materialized: table\nvars:\n  d: '2025-01-01'\n  n: 3\n"
+	const varsFirst = "name: p\nvars:\n  n: 3\nmodels:\n  +materialized: table\n"
+	for _, c := range []struct {
+		name        string
+		before, now string
+		same        bool
+	}{
+		{"a value", base, "name: p\nmodels:\n  +materialized: table\nvars:\n  d: '2025-01-02'\n  n: 3\n", true},
+		{"a variable added at the end", base, base + "  extra: [1, 2]\n", true},
+		{"a variable removed", base, "name: p\nmodels:\n  +materialized: table\nvars:\n  n: 3\n", true},
+		{"the vars entry removed", base, "name: p\nmodels:\n  +materialized: table\n", true},
+		{"a vars entry added", "name: p\n", "name: p\nvars:\n  n: 1\n", true},
+		{"a comment under vars", base, base + "  # why n is 3\n", true},
+		{"a value, vars before other entries", varsFirst, "name: p\nvars:\n  n: 4\nmodels:\n  +materialized: table\n", true},
+		{"a variable added before other entries: they move", varsFirst, "name: p\nvars:\n  n: 3\n  m: 1\nmodels:\n  +materialized: table\n", false},
+		{"a folder default", base, "name: p\nmodels:\n  +materialized: view\nvars:\n  d: '2025-01-01'\n  n: 3\n", false},
+		{"the name", base, "name: q\nmodels:\n  +materialized: table\nvars:\n  d: '2025-01-01'\n  n: 3\n", false},
+		{"a comment above the settings", base, "# the project\n" + base, false},
+		{"anchors: a value elsewhere may alias a variable", "name: p\nvars:\n  s: &s raw\nmodels:\n  +schema: *s\n",
+			"name: p\nvars:\n  s: &s staged\nmodels:\n  +schema: *s\n", false},
+		{"a flow root", "{name: p, vars: {n: 3}}\n", "{name: p, vars: {n: 4}}\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := digestOf(t, c.before) == digestOf(t, c.now); got != c.same {
+				t.Fatalf("same digest = %v, want %v", got, c.same)
+			}
+		})
+	}
+}
+
+func digestOf(t *testing.T, text string) [32]byte {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return settingsDigest([]byte(text), deref(doc.Content[0]))
+}
