@@ -106,10 +106,11 @@ type fzProject struct {
 	seeds       []*fzSeed
 	seedDefault bool
 	vars        string // project.yaml's vars entry, its lines under "vars:" ("" none)
+	varsFirst   bool   // the vars entry comes right after name:, before the other entries
 }
 
 func (p *fzProject) clone() *fzProject {
-	q := &fzProject{folders: map[string]string{}, rootByName: p.rootByName, seedDefault: p.seedDefault, vars: p.vars}
+	q := &fzProject{folders: map[string]string{}, rootByName: p.rootByName, seedDefault: p.seedDefault, vars: p.vars, varsFirst: p.varsFirst}
 	for k, v := range p.folders {
 		q.folders[k] = v
 	}
@@ -440,6 +441,9 @@ func (p *fzProject) files() map[string]string {
 	out := map[string]string{}
 	var y strings.Builder
 	y.WriteString("name: p\n")
+	if p.vars != "" && p.varsFirst {
+		y.WriteString("vars:\n" + p.vars)
+	}
 	var fs []string
 	for f, d := range p.folders {
 		if d != "" {
@@ -459,7 +463,7 @@ func (p *fzProject) files() map[string]string {
 	if p.seedDefault {
 		y.WriteString("seeds:\n  +schema: raw\n")
 	}
-	if p.vars != "" {
+	if p.vars != "" && !p.varsFirst {
 		y.WriteString("vars:\n" + p.vars)
 	}
 	out["project.yaml"] = y.String()
@@ -655,6 +659,7 @@ func (g *fzGen) project() *fzProject {
 	p.seedDefault = r.Intn(5) == 0
 	if r.Intn(3) == 0 {
 		p.vars = "  v: 3\n"
+		p.varsFirst = r.Intn(2) == 0
 	}
 	nseeds := r.Intn(3)
 	for i := 0; i < nseeds; i++ {

@@ -31,6 +31,18 @@ func TestSettingsDigest(t *testing.T) {
 		{"anchors: a value elsewhere may alias a variable", "name: p\nvars:\n  s: &s raw\nmodels:\n  +schema: *s\n",
 			"name: p\nvars:\n  s: &s staged\nmodels:\n  +schema: *s\n", false},
 		{"a flow root", "{name: p, vars: {n: 3}}\n", "{name: p, vars: {n: 4}}\n", false},
+		{"CRLF line ends", "name: p\r\nvars:\r\n  n: 3\r\nmodels:\r\n  +materialized: table\r\n",
+			"name: p\r\nvars:\r\n  n: 4\r\nmodels:\r\n  +materialized: table\r\n", true},
+		{"a quoted vars key", "name: p\n\"vars\":\n  n: 3\n", "name: p\n\"vars\":\n  n: 4\n", true},
+		{"a merge key under vars' neighbour", "name: p\nmodels:\n  <<: {+schema: raw}\nvars:\n  n: 3\n",
+			"name: p\nmodels:\n  <<: {+schema: staged}\nvars:\n  n: 3\n", false},
+		// YAML breaks lines where a split at \n does not: its line numbers
+		// would cut the wrong lines (a review's find).
+		{"a lone CR before vars", "name: p # a\r# b\nvars:\n  n: 3\ntarget: dev\n", "name: p # a\r# b\nvars:\n  n: 3\ntarget: prod\n", false},
+		{"a NEL before vars", "name: p # a\u0085\nvars:\n  n: 3\nmodels: {+materialized: table}\n",
+			"name: p # a\u0085\nvars:\n  n: 3\nmodels: {+materialized: view}\n", false},
+		{"an LS in a string before vars", "name: \"p\u2028q\"\nvars:\n  n: 3\ntarget: dev\n", "name: \"p\u2028q\"\nvars:\n  n: 3\ntarget: prod\n", false},
+		{"a lone CR, vars edited", "name: p # a\r# b\nvars:\n  n: 3\n", "name: p # a\r# b\nvars:\n  n: 4\n", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := digestOf(t, c.before) == digestOf(t, c.now); got != c.same {
