@@ -63,15 +63,19 @@ func writeFD(fd int, data []byte) (fileStamp, error) {
 		}
 		off += n
 	}
-	if st.Size > int64(len(data)) { // a shorter or new file now ends where data does
+	// A shorter or new file now ends where data does; a longer one, or
+	// one another process wrote meanwhile, is cut there.
+	for {
+		if err := syscall.Fstat(fd, &st); err != nil {
+			return fileStamp{}, err
+		}
+		if st.Size == int64(len(data)) {
+			return stampOf(&st), nil
+		}
 		if _, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) }); err != nil {
 			return fileStamp{}, err
 		}
 	}
-	if err := syscall.Fstat(fd, &st); err != nil {
-		return fileStamp{}, err
-	}
-	return stampOf(&st), nil
 }
 
 // preadFull reads len(buf) bytes from the start of fd, fewer at its end.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"strconv"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -16,12 +17,14 @@ import (
 // positions messages cite), changes it. When the vars entry cannot be cut
 // out for certain, it is the digest of the whole file: a root that is not
 // a block mapping, a file with anchors or aliases anywhere (a value
-// elsewhere may be an alias of one under vars), or with a line break other
-// than \n and \r\n (YAML also breaks lines at a lone \r, U+0085, U+2028
-// and U+2029, so its line numbers would not be the lines cut here).
+// elsewhere may be an alias of one under vars), a file that is not UTF-8
+// (YAML reads UTF-16, whose bytes may hold \n in any character), or one
+// with a line break other than \n and \r\n (YAML also breaks lines at a
+// lone \r, U+0085, U+2028 and U+2029): the parser's line numbers would not
+// be the lines cut here.
 func settingsDigest(data []byte, root *yaml.Node) [32]byte {
 	whole := sha256.Sum256(data)
-	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || hasAnchors(root) || otherBreaks(data) {
+	if root == nil || root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 || hasAnchors(root) || !utf8.Valid(data) || otherBreaks(data) {
 		return whole
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))

@@ -2,6 +2,7 @@ package project
 
 import (
 	"testing"
+	"unicode/utf16"
 
 	"gopkg.in/yaml.v3"
 )
@@ -42,6 +43,12 @@ func TestSettingsDigest(t *testing.T) {
 		{"a NEL before vars", "name: p # a\u0085\nvars:\n  n: 3\nmodels: {+materialized: table}\n",
 			"name: p # a\u0085\nvars:\n  n: 3\nmodels: {+materialized: view}\n", false},
 		{"an LS in a string before vars", "name: \"p\u2028q\"\nvars:\n  n: 3\ntarget: dev\n", "name: \"p\u2028q\"\nvars:\n  n: 3\ntarget: prod\n", false},
+		{"a PS before vars", "name: p # a\u2029\nvars:\n  n: 3\ntarget: dev\n", "name: p # a\u2029\nvars:\n  n: 3\ntarget: prod\n", false},
+		{"a UTF-8 BOM", "\ufeffname: p\nvars:\n  n: 3\ntarget: dev\n", "\ufeffname: p\nvars:\n  n: 4\ntarget: dev\n", true},
+		// UTF-16's bytes may hold \n (0x0A) in any character, and "vars"
+		// in two (another review's find).
+		{"UTF-16", utf16le("name: p\ntarget: \"dev\u010a\u6176\u7372" + "1\"\nvars:\n  n: 3\n  m: 4\nmodels: x\n"),
+			utf16le("name: p\ntarget: \"dev\u010a\u6176\u7372" + "2\"\nvars:\n  n: 3\n  m: 4\nmodels: x\n"), false},
 		{"a lone CR, vars edited", "name: p # a\r# b\nvars:\n  n: 3\n", "name: p # a\r# b\nvars:\n  n: 4\n", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,6 +57,15 @@ func TestSettingsDigest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// utf16le is s in UTF-16LE with a byte order mark.
+func utf16le(s string) string {
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
 }
 
 func digestOf(t *testing.T, text string) [32]byte {
