@@ -5,6 +5,10 @@
 #
 #   go build -o /tmp/elt-old . && git stash && go build -o /tmp/elt-new . && git stash pop
 #   bench/ab.sh 7 /tmp/p10k /tmp/elt-old /tmp/elt-new compile --no-partial-parse
+#
+# Each binary's compile record holds the binary's identity, so alternating
+# two binaries makes every compile a full one: to compare reused or patched
+# compiles, time each binary's runs in a row instead.
 set -euo pipefail
 if [ $# -lt 5 ]; then
 	echo "usage: bench/ab.sh ROUNDS PROJECT_DIR BIN_A BIN_B ELT_ARGS..." >&2
