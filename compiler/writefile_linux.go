@@ -4,6 +4,7 @@ package compiler
 
 import (
 	"bytes"
+	"errors"
 	"io/fs"
 	"syscall"
 )
@@ -65,12 +66,15 @@ func writeFD(fd int, data []byte) (fileStamp, error) {
 	}
 	// A shorter or new file now ends where data does; a longer one, or
 	// one another process wrote meanwhile, is cut there.
-	for {
+	for try := 0; ; try++ {
 		if err := syscall.Fstat(fd, &st); err != nil {
 			return fileStamp{}, err
 		}
 		if st.Size == int64(len(data)) {
 			return stampOf(&st), nil
+		}
+		if try == 3 {
+			return fileStamp{}, errors.New("another process keeps writing the file")
 		}
 		if _, err := retryEINTR(func() (int, error) { return 0, syscall.Ftruncate(fd, int64(len(data))) }); err != nil {
 			return fileStamp{}, err
