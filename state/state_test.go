@@ -78,11 +78,14 @@ func TestInvocationAndResults(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	// A start with nanoseconds, as time.Now gives: DuckDB keeps
+	// microseconds, and FinishInvocation still finds the row.
+	startNanos := start.Add(123456789)
 	err := inTx(t, db, func(tx *warehouse.Tx) error {
 		if err := state.Migrate(ctx, tx); err != nil {
 			return err
 		}
-		return state.StartInvocation(ctx, tx, state.Invocation{RunID: "r1", Command: "run", Started: start,
+		return state.StartInvocation(ctx, tx, state.Invocation{RunID: "r1", Command: "run", Started: startNanos,
 			Status: state.Running, Vars: map[string]any{"b": 1, "a": "x"}, Selector: "tag:daily"})
 	})
 	if err != nil {
@@ -135,15 +138,34 @@ func TestInvocationAndResults(t *testing.T) {
 		t.Fatalf("NodeResults = %+v", rs)
 	}
 
+	// The run's results are in the journal until filed; JournaledResults
+	// reads them there, and none once they are filed.
+	if rs, err := state.JournaledResults(ctx, c, "r1"); err != nil || len(rs) != 2 || rs[0].NodeID != "model.a" ||
+		rs[0].Rows != 7 || rs[1].NodeID != "model.c" || rs[1].Message != "it's \"quoted\" — ünïcode\nline 2" {
+		t.Fatalf("JournaledResults = %+v, %v", rs, err)
+	}
+	if rs, err := state.JournaledResults(ctx, c, "r2"); err != nil || len(rs) != 0 {
+		t.Fatalf("JournaledResults(r2) = %+v, %v", rs, err)
+	}
+	if err := c.Exec(ctx, "BEGIN; "+state.FoldJournalSQL+"; COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := state.JournaledResults(ctx, c, "r1"); err != nil || len(rs) != 0 {
+		t.Fatalf("JournaledResults after filing = %+v, %v", rs, err)
+	}
+	if rs, err := state.NodeResults(ctx, c, "r1"); err != nil || len(rs) != 2 {
+		t.Fatalf("NodeResults after filing = %+v, %v", rs, err)
+	}
+
 	end := start.Add(time.Minute)
-	if err := state.FinishInvocation(ctx, c, "r1", state.Success, end); err != nil {
+	if err := state.FinishInvocation(ctx, c, "r1", startNanos, state.Success, end); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := state.GetInvocation(ctx, c, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inv.Status != state.Success || !inv.Completed.Equal(end) || !inv.Started.Equal(start) ||
+	if inv.Status != state.Success || !inv.Completed.Equal(end) || !inv.Started.Equal(startNanos.Truncate(time.Microsecond)) ||
 		inv.Selector != "tag:daily" || inv.Vars["a"] != "x" || inv.Vars["b"] != float64(1) || inv.Command != "run" {
 		t.Fatalf("invocation = %+v", inv)
 	}
