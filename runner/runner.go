@@ -265,8 +265,10 @@ func fileResults(ctx context.Context, c *warehouse.Conn) error {
 // The results are read from the journal before it is filed: a few rows,
 // where node_results holds the whole history (a scan of it cost 130 ms at
 // six million results, and grew with every run). Only a successful node
-// missing from the journal — a result another run in this process filed
-// meanwhile, or one that truly did not persist — costs the full read.
+// missing from the journal — one that truly did not persist, or, for a
+// program running two runs of this package at once on one database (the
+// CLI never does), a result the other run filed meanwhile — costs the
+// full read.
 func verifyPersisted(ctx context.Context, db *warehouse.DB, res *RunResult) error {
 	ctx = context.WithoutCancel(ctx)
 	c, err := db.Conn(ctx)

@@ -78,8 +78,8 @@ func TestInvocationAndResults(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	// A start with nanoseconds, as time.Now gives: DuckDB keeps
-	// microseconds, and FinishInvocation still finds the row.
+	// A start with nanoseconds, as time.Now gives; DuckDB keeps
+	// microseconds.
 	startNanos := start.Add(123456789)
 	err := inTx(t, db, func(tx *warehouse.Tx) error {
 		if err := state.Migrate(ctx, tx); err != nil {
@@ -160,6 +160,16 @@ func TestInvocationAndResults(t *testing.T) {
 	end := start.Add(time.Minute)
 	if err := state.FinishInvocation(ctx, c, "r1", startNanos, state.Success, end); err != nil {
 		t.Fatal(err)
+	}
+	// A start later than the recorded one still finds the row, by its id.
+	if err := c.Exec(ctx, "BEGIN; INSERT INTO elt_state.invocations VALUES ('r0', 'run', TIMESTAMP '2025-01-01 00:00:00', NULL, 'running', '{}', NULL); COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := state.FinishInvocation(ctx, c, "r0", start.Add(time.Hour), state.Error, end); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := state.GetInvocation(ctx, c, "r0"); err != nil || inv.Status != state.Error || !inv.Completed.Equal(end) {
+		t.Fatalf("invocation r0 = %+v, %v; want it finished", inv, err)
 	}
 	inv, err := state.GetInvocation(ctx, c, "r1")
 	if err != nil {
