@@ -275,18 +275,23 @@ func (a *app) afterRun(s *session, command string, res *runner.RunResult) {
 	if rec.Started.IsZero() {
 		rec.Started = s.started
 	}
+	// The previous run's status decides the alerts (a recovery follows a
+	// failure); without alerts it is not read, a scan of the history.
+	alerting := out.Status != state.Cancelled && len(s.proj.Alerts) > 0
 	var prev string
 	err := s.withState(true, func(ctx context.Context, db state.DB) error {
-		var err error
-		if prev, err = state.PreviousStatus(ctx, db, "", command, rec.Started); err != nil {
-			return err
+		if alerting {
+			var err error
+			if prev, err = state.PreviousStatus(ctx, db, "", command, rec.Started); err != nil {
+				return err
+			}
 		}
 		return state.RecordRun(ctx, db, rec)
 	})
 	if err != nil {
 		a.printer().Errorf("warning: could not record the run in the history: %v", err)
 	}
-	if out.Status == state.Cancelled || len(s.proj.Alerts) == 0 {
+	if !alerting {
 		return
 	}
 	n := a.notifier(s)
