@@ -3,15 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/elt-dev/elt/cmd"
 	"github.com/elt-dev/elt/warehouse"
 )
 
@@ -49,25 +46,9 @@ func TestStateHistoryCost(t *testing.T) {
 		}
 		files[fmt.Sprintf("models/m%02d.sql", i)] = fmt.Sprintf("{{ config(materialized='%s') }}\nselect k, count(*) as n from {{ ref('base') }} where id %% %d = 0 group by k\n", m, i+1)
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	ctx := context.Background()
-	elt := func(args ...string) time.Duration {
-		t.Helper()
-		start := time.Now()
-		var errw strings.Builder
-		if code := cmd.MainContext(ctx, append(args, "--project-dir", dir, "--quiet"), nil, io.Discard, &errw); code != 0 {
-			t.Fatalf("elt %v: exit %d\n%s", args, code, errw.String())
-		}
-		return time.Since(start)
-	}
+	elt := eltInProcess(t, ctx, dir)
 	measure := func() samples {
 		var ds []time.Duration
 		for range rounds {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/elt-dev/elt/bench/gen"
-	"github.com/elt-dev/elt/cmd"
 	"github.com/elt-dev/elt/warehouse"
 )
 
@@ -97,24 +96,8 @@ from {{ ref('events') }}
 where event_ts >= timestamp '2025-03-01' and event_ts < timestamp '2025-03-31'
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	elt := func(args ...string) time.Duration {
-		t.Helper()
-		start := time.Now()
-		var errw strings.Builder
-		if code := cmd.MainContext(ctx, append(args, "--project-dir", dir, "--quiet"), nil, io.Discard, &errw); code != 0 {
-			t.Fatalf("elt %v: exit %d\n%s", args, code, errw.String())
-		}
-		return time.Since(start)
-	}
+	writeFiles(t, dir, files)
+	elt := eltInProcess(t, ctx, dir)
 	// DuckDB alone adding the same day to the same table, as a process
 	// would: open the database, replace the day's rows in one
 	// transaction, close (checkpoint). The floor under elt's incremental

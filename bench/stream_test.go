@@ -41,15 +41,7 @@ func streamBenchProject(tb testing.TB, dir, settle string) {
 `,
 		"models/purchases_10m.sql": streamBenchSQL("{{ source('live', 'purchases') }}"),
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	writeFiles(tb, dir, files)
 }
 
 func streamBenchSQL(from string) string {
