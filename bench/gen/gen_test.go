@@ -107,3 +107,25 @@ func TestChurnUsers(t *testing.T) {
 		t.Errorf("ChurnFeedsArgs(1M) = %q", got)
 	}
 }
+
+// TestProjectRefusesBadOptions checks that every bad option is named, all
+// at once, and that nothing is written.
+func TestProjectRefusesBadOptions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	_, err := Project(dir, ProjectOptions{Models: -5, Shape: "star", Materialized: "incremental", BaseRows: -1, DocShare: 2})
+	if err == nil {
+		t.Fatal("bad options accepted")
+	}
+	for _, want := range []string{"models is -5", `shape "star" is unknown — use fan, chain or layered`,
+		`materialized "incremental" is not supported`, "base rows is -1", "docs share is 2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a project was written: %v", err)
+	}
+	if _, err := Project(dir, ProjectOptions{Models: 3, Shape: Chain, Materialized: "table"}); err != nil {
+		t.Errorf("good options refused: %v", err)
+	}
+}

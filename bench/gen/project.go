@@ -4,6 +4,7 @@
 package gen
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ func Project(dir string, o ProjectOptions) ([]string, error) {
 	}
 	if o.Shape == "" {
 		o.Shape = Layered
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	for _, d := range []string{"models/base", "macros"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -109,6 +113,29 @@ models:
 		}
 	}
 	return names, nil
+}
+
+// check returns every problem of o, its defaults filled in, at once.
+func (o ProjectOptions) check() error {
+	var errs []error
+	if o.Models < 0 {
+		errs = append(errs, fmt.Errorf("models is %d — give 0 or more models besides the base model", o.Models))
+	}
+	switch o.Shape {
+	case Fan, Chain, Layered:
+	default:
+		errs = append(errs, fmt.Errorf("shape %q is unknown — use %s, %s or %s", o.Shape, Fan, Chain, Layered))
+	}
+	if o.Materialized != "view" && o.Materialized != "table" {
+		errs = append(errs, fmt.Errorf("materialized %q is not supported — use view or table", o.Materialized))
+	}
+	if o.BaseRows < 0 {
+		errs = append(errs, fmt.Errorf("base rows is %d — give 1 or more rows", o.BaseRows))
+	}
+	if o.DocShare < 0 || o.DocShare > 1 {
+		errs = append(errs, fmt.Errorf("docs share is %g — give a share between 0 and 1", o.DocShare))
+	}
+	return errors.Join(errs...)
 }
 
 // FolderSize is how many generated models share one folder: models i of
