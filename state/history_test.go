@@ -52,7 +52,16 @@ func TestRunHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Recording again replaces.
+	// Recording again replaces, also with a later start (a run that
+	// never started is recorded with the time of its record).
+	if err := state.RecordRun(ctx, c, records[0]); err != nil {
+		t.Fatal(err)
+	}
+	again := records[0]
+	again.Started = again.Started.Add(time.Hour)
+	if err := state.RecordRun(ctx, c, again); err != nil {
+		t.Fatal(err)
+	}
 	if err := state.RecordRun(ctx, c, records[0]); err != nil {
 		t.Fatal(err)
 	}
