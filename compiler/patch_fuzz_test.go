@@ -239,7 +239,7 @@ func gobPipeline(t *testing.T, base, edited *project.Project, opts Options, want
 		return err.Error()
 	}
 	inBase, _ := partialparse.Fingerprint(base, partialparse.Options{})
-	if err := partialparse.Save(target, inBase, rec, partialparse.EncodeManifest(prev, target), enc, warningsOf(diags)); err != nil {
+	if err := partialparse.Save(target, inBase, rec, partialparse.EncodeManifest(prev, target), enc, warningsOf(diags), nil); err != nil {
 		return "save: " + err.Error()
 	}
 	inNow, _ := partialparse.Fingerprint(edited, partialparse.Options{})

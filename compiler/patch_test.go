@@ -733,7 +733,7 @@ func TestPatchVarsThroughRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := partialparse.Save(target, in, &partialparse.Recorder{}, partialparse.EncodeManifest(prev, target), enc, nil); err != nil {
+	if err := partialparse.Save(target, in, &partialparse.Recorder{}, partialparse.EncodeManifest(prev, target), enc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	writeText(t, filepath.Join(dir, "models", "a.sql"), "select 2 as id")

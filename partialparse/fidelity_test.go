@@ -46,7 +46,7 @@ func TestGobRoundTripFidelity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(target, in, &Recorder{}, EncodeManifest(m, target), data, nil); err != nil {
+	if err := Save(target, in, &Recorder{}, EncodeManifest(m, target), data, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	r := Lookup(target, in, nil, nil, nil)

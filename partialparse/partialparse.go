@@ -285,6 +285,10 @@ type record struct {
 	Relations  map[string]bool     `json:"relations,omitempty"`
 	Queries    map[string]string   `json:"queries,omitempty"`
 	Warnings   []diag.Diagnostic   `json:"warnings,omitempty"`
+	// GraphWarnings are warnings about the whole graph (views nested too
+	// deep): recomputed by every compile that renders, replayed by a reuse,
+	// never handed to a patch.
+	GraphWarnings []diag.Diagnostic `json:"graph_warnings,omitempty"`
 	// Manifest is manifest.json as this compile (or the last reuse) left
 	// it, with where its metadata is and what it says.
 	Manifest fileID `json:"manifest"`
@@ -334,6 +338,10 @@ type Reuse struct {
 	Manifest *manifest.Manifest
 	// Warnings are the compile's warnings, to report again.
 	Warnings diag.List
+	// GraphWarnings are the warnings about its whole graph, to report
+	// again when the compile is reused as it is (a patch computes them
+	// anew).
+	GraphWarnings diag.List
 	// ChangedProps, for a patch, are the properties files whose text
 	// differs from the recorded compile's, each with the models it
 	// described then (compiler.Patch's changedProps).
@@ -460,7 +468,7 @@ func Find(targetDir string, in Inputs, env func(string) (string, bool), exists f
 	if err != nil {
 		return nil, false
 	}
-	return &Reuse{Manifest: m, Warnings: rec.Warnings, ChangedProps: changedProps, ChangedMacros: changedMacros,
+	return &Reuse{Manifest: m, Warnings: rec.Warnings, GraphWarnings: rec.GraphWarnings, ChangedProps: changedProps, ChangedMacros: changedMacros,
 		ChangedVars: changedVars, rec: rec}, patch
 }
 
@@ -576,10 +584,10 @@ func (r *Reuse) WriteManifest(targetDir string) error {
 }
 
 // Save records the compile of in, which wrote manifestData as
-// manifest.json and whose manifest enc holds, with what rec saw and its
-// warnings. A compile that cannot be reused removes any earlier record
+// manifest.json and whose manifest enc holds, with what rec saw, its
+// warnings and its graph's warnings. A compile that cannot be reused removes any earlier record
 // instead.
-func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData *manifest.Encoded, warnings diag.List) error {
+func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData *manifest.Encoded, warnings, graphWarnings diag.List) error {
 	rec.mu.Lock()
 	volatile := rec.volatile
 	r := record{Format: format, Key: in.Key, ModelKey: in.ModelKey, Props: in.Props, Macros: in.Macros,
@@ -614,6 +622,7 @@ func Save(targetDir string, in Inputs, rec *Recorder, enc Encoded, manifestData 
 			r.Warnings = append(r.Warnings, w)
 		}
 	}
+	r.GraphWarnings = graphWarnings
 	// The record goes last: a crash before it leaves the old record, whose
 	// file identities no longer match, so nothing is reused.
 	bodyPath := filepath.Join(targetDir, BodyName)

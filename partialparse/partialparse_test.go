@@ -58,7 +58,8 @@ func saveCompile(t *testing.T, dir string, in Inputs, rec *Recorder, m *manifest
 	if err := os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := Save(target, in, rec, EncodeManifest(m, target), enc, warnings); err != nil {
+	graphWarnings := diag.List{diag.Warnf(diag.Pos{File: "models/b.sql", Line: 1}, "nested deep")}
+	if err := Save(target, in, rec, EncodeManifest(m, target), enc, warnings, graphWarnings); err != nil {
 		t.Fatal(err)
 	}
 	return target
@@ -78,6 +79,9 @@ func TestLookup(t *testing.T) {
 		}
 		if len(r.Warnings) != 1 || r.Warnings[0].Error() != "models/a.yml:3: warning: careful" {
 			t.Fatalf("warnings = %v", r.Warnings)
+		}
+		if len(r.GraphWarnings) != 1 || r.GraphWarnings[0].Error() != "models/b.sql:1: warning: nested deep" {
+			t.Fatalf("graph warnings = %v", r.GraphWarnings)
 		}
 	})
 	refused := map[string]func(target string, in *Inputs) (func(string) (string, bool), func(string) bool){
@@ -150,7 +154,7 @@ func TestLookupReplaysQueries(t *testing.T) {
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{}, Metadata: manifest.Metadata{InvocationID: "x"}}
 	enc, _ := manifest.EncodeChunks(m, nil)
 	os.WriteFile(filepath.Join(target, "manifest.json"), enc.Bytes(), 0o644)
-	if err := Save(target, in, rec, EncodeManifest(m, target), enc, nil); err != nil {
+	if err := Save(target, in, rec, EncodeManifest(m, target), enc, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	env := func(string) (string, bool) { return "v", true }
@@ -180,7 +184,7 @@ func TestVolatileCompileLeavesNoRecord(t *testing.T) {
 	rec := &Recorder{}
 	rec.MarkVolatile("models/a.sql mentions invocation_id")
 	m := &manifest.Manifest{Nodes: map[manifest.NodeID]*manifest.Node{"model.a": {ID: "model.a", Name: "a"}}}
-	if err := Save(target, in, rec, EncodeManifest(m, target), nil, nil); err != nil {
+	if err := Save(target, in, rec, EncodeManifest(m, target), nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{FileName, BodyName} {

@@ -1,0 +1,112 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/elt-dev/elt/diag"
+)
+
+// nestingManifest builds models from "name:materialized:parent,parent".
+func nestingManifest(specs ...string) *Manifest {
+	m := &Manifest{Nodes: map[NodeID]*Node{}}
+	for _, s := range specs {
+		parts := strings.SplitN(s, ":", 3)
+		n := &Node{ID: ModelID(parts[0]), Name: parts[0], ResourceType: Model,
+			Config: Config{Materialized: parts[1]}, Pos: diag.Pos{File: "models/" + parts[0] + ".sql", Line: 1}}
+		if parts[2] != "" {
+			for _, p := range strings.Split(parts[2], ",") {
+				n.DependsOn = append(n.DependsOn, ModelID(p))
+			}
+		}
+		m.Nodes[n.ID] = n
+	}
+	return m
+}
+
+func TestViewExpansions(t *testing.T) {
+	tests := []struct {
+		name  string
+		specs []string
+		want  map[string]float64
+	}{
+		{"a chain of views grows by one a layer",
+			[]string{"base:table:", "a:view:base", "b:view:a", "c:view:b"},
+			map[string]float64{"a": 0, "b": 1, "c": 2}},
+		{"a diamond counts both paths",
+			[]string{"base:table:", "a:view:base", "l:view:a", "r:view:a", "top:view:l,r"},
+			map[string]float64{"a": 0, "l": 1, "r": 1, "top": 4}},
+		{"a table stops the expansion",
+			[]string{"a:view:", "t:table:a", "v:view:t"},
+			map[string]float64{"a": 0, "v": 0}},
+		{"ephemeral models are inlined, incremental models are not",
+			[]string{"e:ephemeral:", "v:view:e", "i:incremental:v", "w:view:i,v"},
+			map[string]float64{"e": 0, "v": 1, "w": 2}},
+		{"a cycle ends the count instead of looping",
+			[]string{"a:view:b", "b:view:a"},
+			map[string]float64{"a": 1, "b": 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ViewExpansions(nestingManifest(tc.specs...))
+			for name, want := range tc.want {
+				if e, ok := got[ModelID(name)]; !ok || (e != want && !strings.Contains(tc.name, "cycle")) {
+					t.Errorf("%s: %v (present %v), want %v", name, e, ok, want)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("counts for %d models, want %d: %v", len(got), len(tc.want), got)
+			}
+		})
+	}
+}
+
+// layered is layers of two views, each view joining both of the layer
+// below: a layer's expansion is 2 × (1 + the layer below's): 0, 2, 6, 14 …
+func layered(layers int) *Manifest {
+	specs := []string{"base:table:", "l0a:view:base", "l0b:view:base"}
+	for i := 1; i < layers; i++ {
+		parents := fmt.Sprintf("l%da,l%db", i-1, i-1)
+		specs = append(specs, fmt.Sprintf("l%da:view:%s", i, parents), fmt.Sprintf("l%db:view:%s", i, parents))
+	}
+	return nestingManifest(specs...)
+}
+
+func TestCheckViewNesting(t *testing.T) {
+	if l := CheckViewNesting(layered(9)); len(l) != 0 {
+		t.Errorf("9 layers (expansion 510) warned: %v", l)
+	}
+	l := CheckViewNesting(layered(10))
+	if len(l) != 1 || l[0].Severity != diag.Warning {
+		t.Fatalf("10 layers (expansion 1,022): %v", l)
+	}
+	for _, want := range []string{"models/l9a.sql:1", "view l9a expands 1,022 nested view references", "(and 1 more models above 1,000)",
+		"materialize some of the views it builds on as tables"} {
+		if !strings.Contains(l[0].Error(), want) {
+			t.Errorf("%q does not say %q", l[0].Error(), want)
+		}
+	}
+	// 300 layers would overflow any integer: the count stops at its cap.
+	if l := CheckViewNesting(layered(300)); len(l) != 1 || !strings.Contains(l[0].Msg, "expands more than 10^15 nested") {
+		t.Errorf("300 layers: %v", l)
+	}
+	// A chain of 100,000 views: no deep recursion, and a warning.
+	specs := []string{"v0:view:"}
+	for i := 1; i < 100_000; i++ {
+		specs = append(specs, fmt.Sprintf("v%d:view:v%d", i, i-1))
+	}
+	if l := CheckViewNesting(nestingManifest(specs...)); len(l) != 1 || !strings.Contains(l[0].Msg, "v99999 expands 99,999") {
+		t.Errorf("chain: %v", l)
+	}
+}
+
+// BenchmarkCheckViewNesting is the check on 100,000 layered views, as
+// every compile of such a project runs it.
+func BenchmarkCheckViewNesting(b *testing.B) {
+	m := layered(50_000)
+	b.ResetTimer()
+	for b.Loop() {
+		CheckViewNesting(m)
+	}
+}
