@@ -52,6 +52,13 @@ func TestStateHistoryCost(t *testing.T) {
 	freshDir, agedDir := t.TempDir(), t.TempDir()
 	if dir := os.Getenv("ELT_BENCH_DIR"); dir != "" { // kept, to profile by hand
 		freshDir, agedDir = filepath.Join(dir, "fresh"), filepath.Join(dir, "aged")
+		// From nothing: a database kept from an earlier run would get the
+		// history twice.
+		for _, d := range []string{freshDir, agedDir} {
+			if err := os.RemoveAll(d); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	writeFiles(t, freshDir, files)
 	writeFiles(t, agedDir, files)
@@ -99,23 +106,23 @@ func TestStateHistoryCost(t *testing.T) {
 
 // historySQL writes runs earlier runs of nodes nodes each into elt_state,
 // as elt records them: an invocation, its parameters, its run_history row
-// and a result per node, a minute apart, ending an hour ago. Run ids are
+// and a result per node, an hour apart, ending an hour ago. Run ids are
 // hex digests, spread like elt's random UUIDs: zone maps cannot skip them.
 func historySQL(runs, nodes int) string {
 	end := "(now()::TIMESTAMP - INTERVAL 1 HOUR)"
 	return fmt.Sprintf(`BEGIN;
 INSERT INTO elt_state.invocations
-SELECT md5('run' || i), 'run', %[3]s - INTERVAL (i) MINUTE, %[3]s - INTERVAL (i) MINUTE + INTERVAL 2 SECOND, 'success', '{}', NULL
+SELECT md5('run' || i), 'run', %[3]s - INTERVAL (i) HOUR, %[3]s - INTERVAL (i) HOUR + INTERVAL 2 SECOND, 'success', '{}', NULL
 FROM range(%[1]d) t(i);
 INSERT INTO elt_state.invocation_params
-SELECT md5('run' || i), %[3]s - INTERVAL (i) MINUTE, '{"command":"run","vars":{}}' FROM range(%[1]d) t(i);
+SELECT md5('run' || i), %[3]s - INTERVAL (i) HOUR, '{"command":"run","vars":{}}' FROM range(%[1]d) t(i);
 INSERT INTO elt_state.run_history
-SELECT md5('run' || i), NULL, 'manual', 'run', NULL, NULL, 1, '{}', 'success', %[3]s - INTERVAL (i) MINUTE,
-       %[3]s - INTERVAL (i) MINUTE + INTERVAL 2 SECOND, %[2]d, '[]', NULL
+SELECT md5('run' || i), NULL, 'manual', 'run', NULL, NULL, 1, '{}', 'success', %[3]s - INTERVAL (i) HOUR,
+       %[3]s - INTERVAL (i) HOUR + INTERVAL 2 SECOND, %[2]d, '[]', NULL
 FROM range(%[1]d) t(i);
 INSERT INTO elt_state.node_results
 SELECT md5('run' || (i // %[2]d)), 'model.histbench.m' || (i %% %[2]d), 'success', 1000,
-       %[3]s - INTERVAL (i // %[2]d) MINUTE, %[3]s - INTERVAL (i // %[2]d) MINUTE + INTERVAL 1 SECOND,
+       %[3]s - INTERVAL (i // %[2]d) HOUR, %[3]s - INTERVAL (i // %[2]d) HOUR + INTERVAL 1 SECOND,
        '', md5(i::VARCHAR), 1000, 1000, NULL, NULL
 FROM range(%[1]d * %[2]d) t(i);
 COMMIT`, runs, nodes, end)

@@ -283,7 +283,9 @@ func (a *app) afterRun(s *session, command string, res *runner.RunResult) {
 		if alerting {
 			var err error
 			if prev, err = state.PreviousStatus(ctx, db, "", command, rec.Started); err != nil {
-				return err
+				// The run is recorded all the same; the alert goes out
+				// as if there were no previous run.
+				a.printer().Errorf("warning: could not read the previous run's status for the alerts: %v", err)
 			}
 		}
 		return state.RecordRun(ctx, db, rec)

@@ -325,9 +325,15 @@ func (s *Scheduler) Daemon(ctx context.Context) error {
 // the alerts of the final outcome.
 func (s *Scheduler) runSlot(ctx context.Context, j *Job, slot Slot) Outcome {
 	vars := j.SlotVars(slot)
-	prev, err := s.Store.PreviousStatus(ctx, j.Name, time.Now()) // records hold real start times, even under --now
-	if err != nil {
-		s.log(Event{Kind: AlertError, Job: j, Slot: slot, Err: err})
+	// The previous status decides the alerts (a recovery follows a
+	// failure): read only when there are alerts to send.
+	var prev string
+	if s.Notify != nil {
+		var err error
+		prev, err = s.Store.PreviousStatus(ctx, j.Name, time.Now()) // records hold real start times, even under --now
+		if err != nil {
+			s.log(Event{Kind: AlertError, Job: j, Slot: slot, Err: err})
+		}
 	}
 	attempts := 1 + j.Retries
 	var out Outcome

@@ -20,6 +20,8 @@ import (
 type memStore struct {
 	mu   sync.Mutex
 	recs []state.RunRecord
+	// previousReads counts PreviousStatus calls.
+	previousReads int
 }
 
 func (m *memStore) JobRuns(_ context.Context, job string) ([]state.RunRecord, error) {
@@ -45,6 +47,7 @@ func (m *memStore) Record(_ context.Context, r state.RunRecord) error {
 func (m *memStore) PreviousStatus(_ context.Context, job string, t time.Time) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.previousReads++
 	for i := len(m.recs) - 1; i >= 0; i-- {
 		if r := m.recs[i]; r.Job == job && r.Status != state.Cancelled {
 			return r.Status, nil
@@ -279,5 +282,27 @@ func TestTooManyDue(t *testing.T) {
 	_, err := h.Once(context.Background(), at("2025-01-01T00:00:00Z"))
 	if err == nil || !strings.Contains(err.Error(), "more than 10000 slots due") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestPreviousStatusOnlyForAlerts: the previous run's status, a scan of
+// the history, is read for each slot only when there are alerts to send.
+func TestPreviousStatusOnlyForAlerts(t *testing.T) {
+	job := project.Job{Name: "daily", Schedule: "0 2 * * *", StartDate: "2025-01-30", Catchup: true}
+	now := at("2025-02-02T12:00:00Z")
+	h := newHarness(t, job)
+	h.Notify = nil
+	if sum, err := h.Once(context.Background(), now); err != nil || sum.Ran != 3 {
+		t.Fatalf("without alerts: %+v, %v", sum, err)
+	}
+	if h.store.previousReads != 0 {
+		t.Errorf("without alerts the previous status was read %d times", h.store.previousReads)
+	}
+	h = newHarness(t, job)
+	if sum, err := h.Once(context.Background(), now); err != nil || sum.Ran != 3 {
+		t.Fatalf("with alerts: %+v, %v", sum, err)
+	}
+	if h.store.previousReads != 3 {
+		t.Errorf("with alerts the previous status was read %d times, want once a slot", h.store.previousReads)
 	}
 }

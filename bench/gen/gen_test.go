@@ -2,6 +2,7 @@ package gen
 
 import (
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +125,9 @@ func TestProjectRefusesBadOptions(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("a project was written: %v", err)
+	}
+	if _, err := Project(dir, ProjectOptions{DocShare: math.NaN()}); err == nil || !strings.Contains(err.Error(), "docs share is NaN") {
+		t.Errorf("a NaN docs share: %v", err)
 	}
 	if _, err := Project(dir, ProjectOptions{Models: 3, Shape: Chain, Materialized: "table"}); err != nil {
 		t.Errorf("good options refused: %v", err)

@@ -132,7 +132,7 @@ func (o ProjectOptions) check() error {
 	if o.BaseRows < 0 {
 		errs = append(errs, fmt.Errorf("base rows is %d — give 1 or more rows", o.BaseRows))
 	}
-	if o.DocShare < 0 || o.DocShare > 1 {
+	if !(o.DocShare >= 0 && o.DocShare <= 1) { // NaN too
 		errs = append(errs, fmt.Errorf("docs share is %g — give a share between 0 and 1", o.DocShare))
 	}
 	return errors.Join(errs...)
