@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,8 +62,11 @@ type session struct {
 	// patched is how many nodes this session made again on top of the
 	// previous compile (compiler.Patch); 0 when it compiled in full.
 	patched int
-	// patchedFrom is the previous compile this session's patched, if any.
+	// patchedFrom is the previous compile this session's patched, if any,
+	// and changed the nodes of the patched manifest that are not the
+	// previous compile's (unchanged nodes are the same *Node).
 	patchedFrom *partialparse.Reuse
+	changed     []manifest.NodeID
 }
 
 // parseRecord is a compile's partial-parse inputs and observations.
@@ -285,13 +289,16 @@ func (s *session) compile() error {
 	// would take seconds or hours to bind them): computed by a compile that
 	// rendered, replayed with a reused one (100 ms at 100,000 views).
 	var graph diag.List
-	if s.reused != nil {
+	switch r := s.patchedFrom; {
+	case s.reused != nil:
 		graph = s.reused.GraphWarnings
-	} else {
+	case r != nil && sameBindGraph(r.Manifest, m, s.changed):
+		graph = r.GraphWarnings
+	default:
 		graph = manifest.CheckViewNesting(m)
-		if s.parse != nil {
-			s.parse.graphWarnings = graph
-		}
+	}
+	if s.parse != nil {
+		s.parse.graphWarnings = graph
 	}
 	diags.Append(graph)
 	s.a.printer().Diagnostics(diags)
@@ -397,6 +404,12 @@ func (s *session) compileOrReuse(opts compiler.Options) (*manifest.Manifest, dia
 		done()
 		if m != nil {
 			s.patched, s.patchedFrom = rendered, r
+			s.changed = []manifest.NodeID{}
+			for id, n := range m.Nodes {
+				if r.Manifest.Nodes[id] != n {
+					s.changed = append(s.changed, id)
+				}
+			}
 			s.parse = &parseRecord{in: in, rec: rec, warnings: diags}
 			return m, diags
 		}
@@ -450,17 +463,10 @@ func (s *session) writeArtifacts() error {
 	enc := make(chan partialparse.Encoded, 1)
 	go func() { enc <- partialparse.EncodeManifest(s.man, s.targetDir) }()
 	var prior *manifest.Prior
-	var changed []manifest.NodeID // nil: every compiled file is checked
 	if r := s.patchedFrom; r != nil {
 		prior = r.Prior(s.targetDir, s.man) // WriteArtifacts closes its file
-		changed = []manifest.NodeID{}
-		for id, n := range s.man.Nodes {
-			if r.Manifest.Nodes[id] != n {
-				changed = append(changed, id)
-			}
-		}
 	}
-	data, err := compiler.WriteArtifacts(s.man, s.targetDir, prior, changed)
+	data, err := compiler.WriteArtifacts(s.man, s.targetDir, prior, s.changed) // nil: every compiled file is checked
 	encoded := <-enc
 	if err != nil {
 		encoded.Discard()
@@ -470,6 +476,24 @@ func (s *session) writeArtifacts() error {
 		s.a.printer().Errorf("warning: could not record the compile for partial parsing: %v", err)
 	}
 	return nil
+}
+
+// sameBindGraph reports whether the patched manifest m binds its views as
+// the previous compile old did: the same nodes, and each of the changed
+// ones with the same kind, materialization, position and dependencies. Then
+// old's graph warnings hold for m, without counting 100,000 views again.
+func sameBindGraph(old, m *manifest.Manifest, changed []manifest.NodeID) bool {
+	if len(old.Nodes) != len(m.Nodes) {
+		return false
+	}
+	for _, id := range changed {
+		n, o := m.Nodes[id], old.Nodes[id]
+		if o == nil || n.ResourceType != o.ResourceType || n.Config.Materialized != o.Config.Materialized ||
+			n.Pos != o.Pos || !slices.Equal(n.DependsOn, o.DependsOn) {
+			return false
+		}
+	}
+	return true
 }
 
 // executableStamp identifies the running binary by its size and
