@@ -86,30 +86,35 @@ func ViewExpansions(m *Manifest) map[NodeID]float64 {
 }
 
 // viewExpansions is ViewExpansions as two parallel slices. The models get
-// dense indices, views first, so that the walk touches slices, not maps
-// (a map per step cost twice as much at 100,000 views).
+// dense indices, views first, so that the walk touches slices, not maps.
+// Its cost is reading every node once and each dependency's kind: 0.2 s
+// at 100,000 views, most of it waiting for memory (two goroutines over
+// halves of the nodes were no faster).
 func viewExpansions(m *Manifest) ([]NodeID, []float64) {
 	var ids, others []NodeID
+	var nodes, otherNodes []*Node
 	index := map[NodeID]int32{}
 	for id, n := range m.Nodes {
 		switch k := bindKind(n); {
 		case k == boundView:
 			index[id] = int32(len(ids))
 			ids = append(ids, id)
+			nodes = append(nodes, n)
 		case n.ResourceType == Model && k != inlined:
 			others = append(others, id)
+			otherNodes = append(otherNodes, n)
 		}
 	}
 	views := len(ids)
-	ids = append(ids, others...)
+	ids, nodes = append(ids, others...), append(nodes, otherNodes...)
 	// Model i references the views list[first[i]:first[i+1]] and external
 	// models files[i] times.
 	first := make([]int32, len(ids)+1)
 	files := make([]float64, len(ids))
 	var list []int32
 	var refs []NodeID
-	for i, id := range ids {
-		refs = viewRefs(m, m.Nodes[id], refs[:0])
+	for i, n := range nodes {
+		refs = viewRefs(m, n, refs[:0])
 		for _, r := range refs {
 			if j, ok := index[r]; ok {
 				list = append(list, j)
