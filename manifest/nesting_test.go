@@ -81,26 +81,26 @@ func fanIn(k int) *Manifest {
 	return nestingManifest(append(specs, "top:view:"+strings.Join(parents, ","))...)
 }
 
-// layeredEphemeral is layers of two ephemeral models, each joining both of
-// the layer below, under one view: inlined once each, a count per model.
-func layeredEphemeral(layers int) *Manifest {
-	specs := []string{"base:view:", "l0a:ephemeral:base", "l0b:ephemeral:base"}
+// layerSpecs is a base model of materialization base and layers of two
+// models of materialization kind, each joining both of the layer below.
+func layerSpecs(layers int, base, kind string) []string {
+	specs := []string{"base:" + base + ":", "l0a:" + kind + ":base", "l0b:" + kind + ":base"}
 	for i := 1; i < layers; i++ {
 		parents := fmt.Sprintf("l%da,l%db", i-1, i-1)
-		specs = append(specs, fmt.Sprintf("l%da:ephemeral:%s", i, parents), fmt.Sprintf("l%db:ephemeral:%s", i, parents))
+		specs = append(specs, fmt.Sprintf("l%da:%s:%s", i, kind, parents), fmt.Sprintf("l%db:%s:%s", i, kind, parents))
 	}
-	return nestingManifest(append(specs, fmt.Sprintf("top:view:l%da,l%db", layers-1, layers-1))...)
+	return specs
 }
 
-// layered is layers of two views, each view joining both of the layer
-// below: a layer's expansion is 2 × (1 + the layer below's): 0, 2, 6, 14 …
-func layered(layers int) *Manifest {
-	specs := []string{"base:table:", "l0a:view:base", "l0b:view:base"}
-	for i := 1; i < layers; i++ {
-		parents := fmt.Sprintf("l%da,l%db", i-1, i-1)
-		specs = append(specs, fmt.Sprintf("l%da:view:%s", i, parents), fmt.Sprintf("l%db:view:%s", i, parents))
-	}
-	return nestingManifest(specs...)
+// layered is layers of views over a table: a layer's expansion is
+// 2 × (1 + the layer below's): 0, 2, 6, 14 …
+func layered(layers int) *Manifest { return nestingManifest(layerSpecs(layers, "table", "view")...) }
+
+// layeredEphemeral is layers of ephemeral models over a view, under one
+// view: inlined once each, so the count does not grow with the layers.
+func layeredEphemeral(layers int) *Manifest {
+	top := fmt.Sprintf("top:view:l%da,l%db", layers-1, layers-1)
+	return nestingManifest(append(layerSpecs(layers, "view", "ephemeral"), top)...)
 }
 
 func TestCheckViewNesting(t *testing.T) {
