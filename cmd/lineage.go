@@ -61,6 +61,7 @@ func (a *app) lineage(target string, o lineageOptions) error {
 		return err
 	}
 	defer s.close()
+	s.printGraphWarnings() // column lineage binds compiled SQL in DuckDB
 	id, column, err := resolveLineageTarget(s.man, target)
 	if err != nil {
 		return err

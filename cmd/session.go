@@ -62,11 +62,12 @@ type session struct {
 	// patched is how many nodes this session made again on top of the
 	// previous compile (compiler.Patch); 0 when it compiled in full.
 	patched int
-	// patchedFrom is the previous compile this session's patched, if any,
-	// and changed the nodes of the patched manifest that are not the
-	// previous compile's (unchanged nodes are the same *Node).
+	// patchedFrom is the previous compile this session patched, if any.
 	patchedFrom *partialparse.Reuse
-	changed     []manifest.NodeID
+	// changed, for a patch, lists the nodes of the patched manifest that
+	// are not patchedFrom's (an unchanged node is the same *Node); nil for
+	// a full compile.
+	changed []manifest.NodeID
 }
 
 // parseRecord is a compile's partial-parse inputs and observations.
@@ -468,6 +469,17 @@ func (s *session) writeArtifacts() error {
 		s.a.printer().Errorf("warning: could not record the compile for partial parsing: %v", err)
 	}
 	return nil
+}
+
+// printGraphWarnings prints the warnings about the whole graph, for the
+// commands that bind the project's views without writing its artifacts
+// (show, lineage): those a reused compile recorded, or counted now.
+func (s *session) printGraphWarnings() {
+	if s.reused != nil {
+		s.a.printer().Diagnostics(s.reused.GraphWarnings)
+		return
+	}
+	s.a.printer().Diagnostics(s.graphWarnings())
 }
 
 // graphWarnings returns the warnings about the whole graph of the

@@ -42,6 +42,7 @@ func (a *app) show(inline string, limit int) error {
 		return err
 	}
 	defer s.close()
+	s.printGraphWarnings() // DuckDB binds the views the query reads
 	var query, title string
 	if inline != "" {
 		n := s.man.Node(manifest.ModelID(inlineModel))
