@@ -289,7 +289,9 @@ func (s *StreamModel) Batch(ctx context.Context) (BatchStats, bool, error) {
 		}
 		tx.Finally(sb.StreamTrim(wm.LateBefore)...)
 		tx.Finally(state.RecordStreamWatermarkSQL(wm))
-		if sql := state.RecordStreamPositionsSQL(string(s.Node.ID), s.opts.RunID, positions, wm.Updated); sql != "" {
+		// A Kafka partition's position moves; a landed file's is new.
+		kafka := s.src.Source.Stream.Kafka != nil
+		if sql := state.RecordStreamPositionsSQL(string(s.Node.ID), s.opts.RunID, positions, wm.Updated, kafka); sql != "" {
 			tx.Finally(sql)
 		}
 		return failpoint("stream-before-commit")

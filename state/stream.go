@@ -63,9 +63,16 @@ func StreamPositions(ctx context.Context, db DB, nodeID string) ([]StreamPositio
 }
 
 // RecordStreamPositionsSQL returns the statements that record ps as
-// nodeID's positions, replacing the rows of the same keys. Run them in
-// the batch's transaction. It returns "" for no positions.
-func RecordStreamPositionsSQL(nodeID, runID string, ps []StreamPosition, at time.Time) string {
+// nodeID's positions. Run them in the batch's transaction. It returns ""
+// for no positions.
+//
+// With replace, the rows of the same keys are replaced: a Kafka
+// partition's position moves with every batch. Without, the keys must be
+// new, as a landed file's are (a file is read once, and a full refresh
+// forgets every position in its first batch's transaction): no DELETE then
+// scans the positions of every file the stream ever read (20 ms a batch
+// at a million files).
+func RecordStreamPositionsSQL(nodeID, runID string, ps []StreamPosition, at time.Time, replace bool) string {
 	if len(ps) == 0 {
 		return ""
 	}
@@ -79,8 +86,12 @@ func RecordStreamPositionsSQL(nodeID, runID string, ps []StreamPosition, at time
 		values.WriteString("(" + quote(nodeID) + ", " + quote(p.Key) + ", " + strconv.FormatInt(p.Offset, 10) + ", " +
 			quote(runID) + ", " + timestamp(at) + ")")
 	}
+	insert := "INSERT INTO elt_state.stream_positions VALUES\n  " + values.String()
+	if !replace {
+		return insert
+	}
 	return "DELETE FROM elt_state.stream_positions WHERE node_id = " + quote(nodeID) + " AND pos_key IN (" + keys.String() + ")" +
-		";\nINSERT INTO elt_state.stream_positions VALUES\n  " + values.String()
+		";\n" + insert
 }
 
 // ClearStreamSQL returns the statements forgetting every position and the
