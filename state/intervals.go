@@ -62,22 +62,29 @@ func RecordIntervalsSQL(nodeID string, ivs []Interval) string {
 	if len(ivs) == 0 {
 		return ""
 	}
-	var starts, values strings.Builder
+	starts, values := make([]string, len(ivs)), make([]string, len(ivs))
 	for i, iv := range ivs {
-		if i > 0 {
-			starts.WriteString(", ")
-			values.WriteString(", ")
-		}
 		rows := "NULL"
 		if iv.Rows >= 0 {
 			rows = strconv.FormatInt(iv.Rows, 10)
 		}
-		starts.WriteString(timestamp(iv.Start))
-		values.WriteString("(" + quote(nodeID) + ", " + timestamp(iv.Start) + ", " + timestamp(iv.End) + ", " +
-			quote(iv.Fingerprint) + ", " + quote(iv.RunID) + ", " + rows + ", " + timestamp(iv.Completed) + ")")
+		starts[i] = timestamp(iv.Start)
+		values[i] = "(" + quote(nodeID) + ", " + timestamp(iv.Start) + ", " + timestamp(iv.End) + ", " +
+			quote(iv.Fingerprint) + ", " + quote(iv.RunID) + ", " + rows + ", " + timestamp(iv.Completed) + ")"
 	}
-	return "DELETE FROM elt_state.intervals WHERE node_id = " + quote(nodeID) + " AND interval_start IN (" + starts.String() + ")" +
-		";\nINSERT INTO elt_state.intervals VALUES " + values.String()
+	return replaceRowsSQL("elt_state.intervals", nodeID, "interval_start", starts, values)
+}
+
+// replaceRowsSQL returns the statements inserting rows (SQL tuples) into
+// table, after deleting, when keyColumn is not "", nodeID's rows whose
+// keyColumn is among keys: two statements however many rows.
+func replaceRowsSQL(table, nodeID, keyColumn string, keys, rows []string) string {
+	insert := "INSERT INTO " + table + " VALUES\n  " + strings.Join(rows, ",\n  ")
+	if keyColumn == "" {
+		return insert
+	}
+	return "DELETE FROM " + table + " WHERE node_id = " + quote(nodeID) + " AND " + keyColumn + " IN (" + strings.Join(keys, ", ") + ")" +
+		";\n" + insert
 }
 
 // ClearIntervalsSQL returns the statement forgetting every interval of

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -76,22 +75,17 @@ func RecordStreamPositionsSQL(nodeID, runID string, ps []StreamPosition, at time
 	if len(ps) == 0 {
 		return ""
 	}
-	var keys, values strings.Builder
+	keys, values := make([]string, len(ps)), make([]string, len(ps))
 	for i, p := range ps {
-		if i > 0 {
-			keys.WriteString(", ")
-			values.WriteString(",\n  ")
-		}
-		keys.WriteString(quote(p.Key))
-		values.WriteString("(" + quote(nodeID) + ", " + quote(p.Key) + ", " + strconv.FormatInt(p.Offset, 10) + ", " +
-			quote(runID) + ", " + timestamp(at) + ")")
+		keys[i] = quote(p.Key)
+		values[i] = "(" + quote(nodeID) + ", " + quote(p.Key) + ", " + strconv.FormatInt(p.Offset, 10) + ", " +
+			quote(runID) + ", " + timestamp(at) + ")"
 	}
-	insert := "INSERT INTO elt_state.stream_positions VALUES\n  " + values.String()
-	if !replace {
-		return insert
+	keyColumn := ""
+	if replace {
+		keyColumn = "pos_key"
 	}
-	return "DELETE FROM elt_state.stream_positions WHERE node_id = " + quote(nodeID) + " AND pos_key IN (" + keys.String() + ")" +
-		";\n" + insert
+	return replaceRowsSQL("elt_state.stream_positions", nodeID, keyColumn, keys, values)
 }
 
 // ClearStreamSQL returns the statements forgetting every position and the
