@@ -191,26 +191,6 @@ func fancyLine(index, total int, msg, status string) string {
 	return prefix + " [" + status + "]"
 }
 
-// formatRows renders n with thousands separators: 1234567 → "1,234,567".
-func formatRows(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // seconds renders a duration as dbt does: "0.21s".
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%.2fs", d.Seconds())

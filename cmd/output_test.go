@@ -70,14 +70,6 @@ func TestFancyLine(t *testing.T) {
 	}
 }
 
-func TestFormatRows(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 12: "12", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4321: "-4,321"} {
-		if got := formatRows(n); got != want {
-			t.Errorf("formatRows(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestParseVars(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/runner"
 )
@@ -180,7 +181,7 @@ func endLine(n *manifest.Node, res *runner.NodeResult) (msg, status, color strin
 		}
 		status = "OK" + t
 		if hasRows(n) {
-			status = "OK " + formatRows(res.Rows) + " rows" + t
+			status = "OK " + diag.Count(res.Rows) + " rows" + t
 		}
 		return "OK " + verb + " " + describe(n), status, colorGreen
 	case "pass":

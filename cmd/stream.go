@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/elt-dev/elt/diag"
 	"github.com/elt-dev/elt/manifest"
 	"github.com/elt-dev/elt/runner"
 )
@@ -201,12 +202,12 @@ func (a *app) reportBatch(m *runner.StreamModel, st runner.BatchStats) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s, %s events (%s/s) in %s", m.Node.Name, plural(st.Files, "file"), formatRows(st.Events),
-		formatRows(int64(rate)), st.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%s: %s, %s events (%s/s) in %s", m.Node.Name, plural(st.Files, "file"), diag.Count(st.Events),
+		diag.Count(int64(rate)), st.Duration.Round(time.Millisecond))
 	if st.Quarantined > 0 {
-		fmt.Fprintf(&b, ", %s quarantined (%s late)", formatRows(st.Quarantined), formatRows(st.Late))
+		fmt.Fprintf(&b, ", %s quarantined (%s late)", diag.Count(st.Quarantined), diag.Count(st.Late))
 	}
-	fmt.Fprintf(&b, " → %s rows", formatRows(st.Rows))
+	fmt.Fprintf(&b, " → %s rows", diag.Count(st.Rows))
 	if st.Lag > 0 {
 		fmt.Fprintf(&b, " · lag %s", st.Lag.Round(10*time.Millisecond))
 	}

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/elt-dev/elt/diag"
 )
@@ -202,24 +201,19 @@ func CheckViewNesting(m *Manifest) diag.List {
 	}
 	others := ""
 	if over > 1 {
-		others = fmt.Sprintf(" (and %d more models above %s)", over-1, count(ViewExpansionWarnAt))
+		others = fmt.Sprintf(" (and %d more models above %s)", over-1, diag.Count(ViewExpansionWarnAt))
 	}
 	var l diag.List
 	l.Warnf(n.Pos, "%s expands %s nested view references when DuckDB binds it%s: DuckDB binds a view "+
 		"through every view under it, so views joining views multiply the time to create and to query each layer — "+
-		"materialize some of the views it builds on as tables", kind, count(worstCount), others)
+		"materialize some of the views it builds on as tables", kind, expansionText(worstCount), others)
 	return l
 }
 
-// count renders a count with thousands separators, or "more than 10^15"
-// at the cap.
-func count(f float64) string {
+// expansionText renders a count, or "more than 10^15" at the cap.
+func expansionText(f float64) string {
 	if f >= expansionCap {
 		return "more than 10^15"
 	}
-	s := strconv.FormatInt(int64(f), 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return diag.Count(int64(f))
 }
