@@ -1004,25 +1004,13 @@ func (g *fzGen) edit(p *fzProject, newNames *int) string {
 			m.mat = pick(r, []string{"", "view", "table", "ephemeral", "incremental", "snapshot", "microbatch"})
 			return "mat " + m.name + " -> " + m.mat
 		case 5:
-			if m.alias == "" {
-				m.alias = "al2_" + m.name
-			} else {
-				m.alias = ""
-			}
+			toggle(&m.alias, "al2_"+m.name)
 			return "alias " + m.name
 		case 6:
-			if m.schema == "" {
-				m.schema = "sch2"
-			} else {
-				m.schema = ""
-			}
+			toggle(&m.schema, "sch2")
 			return "schema " + m.name
 		case 7:
-			if m.tags == "" {
-				m.tags = "ft2"
-			} else {
-				m.tags = ""
-			}
+			toggle(&m.tags, "ft2")
 			return "tags " + m.name
 		case 8, 9:
 			m.macroCall = g.macroCallExpr()
@@ -1162,19 +1150,11 @@ func (g *fzGen) edit(p *fzProject, newNames *int) string {
 			t := pick(r, all)
 			switch r.Intn(6) {
 			case 0:
-				if t.severity == "" {
-					t.severity = "warn"
-				} else {
-					t.severity = ""
-				}
+				toggle(&t.severity, "warn")
 			case 1:
 				t.store = !t.store
 			case 2:
-				if t.where == "" {
-					t.where = "id > 1"
-				} else {
-					t.where = ""
-				}
+				toggle(&t.where, "id > 1")
 			case 3:
 				t.disabled = !t.disabled
 			case 4:
@@ -1381,5 +1361,14 @@ func (g *fzGen) edit(p *fzProject, newNames *int) string {
 		m := pick(r, p.models)
 		m.folder = "p"
 		return "model into models/p " + m.name
+	}
+}
+
+// toggle sets *s to on when it is empty, and empties it otherwise.
+func toggle(s *string, on string) {
+	if *s == "" {
+		*s = on
+	} else {
+		*s = ""
 	}
 }
