@@ -54,10 +54,10 @@ type Interval struct {
 
 // RecordIntervalsSQL returns the statements that make each of ivs node
 // nodeID's one ledger row for its Start, replacing an older one (the
-// intervals' NodeID is not read); "" for none. Run them in the transaction that writes the
-// intervals' data. They are two statements however many intervals share
-// the transaction: a DELETE and an INSERT per interval cost a 30-day
-// backfill 20 ms more.
+// intervals' NodeID is not read); "" for none. Run them in the
+// transaction that writes the intervals' data. They are two statements
+// however many intervals share the transaction: a DELETE and an INSERT per
+// interval cost a 30-day backfill 20 ms more.
 func RecordIntervalsSQL(nodeID string, ivs []Interval) string {
 	if len(ivs) == 0 {
 		return ""

@@ -237,18 +237,16 @@ func StartInvocation(ctx context.Context, db DB, inv Invocation) error {
 // so DuckDB skips the row groups of older runs by their zone maps instead
 // of reading every run_id of the history (7 ms at 100,000 runs).
 func FinishInvocation(ctx context.Context, db DB, runID string, started time.Time, status string, completed time.Time) error {
-	r, err := db.ExecContext(ctx, `UPDATE elt_state.invocations SET status = ?, completed_at = ? WHERE run_id = ? AND started_at >= ?`,
-		status, completed.UTC(), runID, started.UTC().Add(-time.Second))
+	const finish = `UPDATE elt_state.invocations SET status = ?, completed_at = ? WHERE run_id = ?`
+	r, err := db.ExecContext(ctx, finish+` AND started_at >= ?`, status, completed.UTC(), runID, started.UTC().Add(-time.Second))
+	if err == nil {
+		if n, nerr := r.RowsAffected(); nerr != nil || n == 0 {
+			// A start other than the recorded one: find the row by its id
+			// alone rather than leave the run "running".
+			_, err = db.ExecContext(ctx, finish, status, completed.UTC(), runID)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("finish invocation %s: %w", runID, err)
-	}
-	if n, err := r.RowsAffected(); err == nil && n > 0 {
-		return nil
-	}
-	// A start other than the recorded one: find the row by its id alone
-	// rather than leave the run "running".
-	if _, err := db.ExecContext(ctx, `UPDATE elt_state.invocations SET status = ?, completed_at = ? WHERE run_id = ?`,
-		status, completed.UTC(), runID); err != nil {
 		return fmt.Errorf("finish invocation %s: %w", runID, err)
 	}
 	return nil
