@@ -68,27 +68,18 @@ func viewRefs(m *Manifest, n *Node, refs []NodeID) []NodeID {
 	return refs
 }
 
-// ViewExpansions returns, for every model of m that elt builds with a
-// query (every materialization but ephemeral), how many view references
-// DuckDB expands when it binds that query: one for each view or external
-// model it references, directly or through ephemeral models, plus, for a
-// view, the count of that view. A chain of views grows by one a layer;
-// views joining several views of the layer below multiply, which is why
-// binding them can take DuckDB minutes. Counts stop at 1e15.
-func ViewExpansions(m *Manifest) map[NodeID]float64 {
-	ids, counts := viewExpansions(m)
-	out := make(map[NodeID]float64, len(ids))
-	for i, id := range ids {
-		out[id] = counts[i]
-	}
-	return out
-}
-
-// viewExpansions is ViewExpansions as two parallel slices. The models get
-// dense indices, views first, so that the walk touches slices, not maps.
-// Its cost is reading every node once and each dependency's kind: 0.2 s
-// at 100,000 views, most of it waiting for memory (two goroutines over
-// halves of the nodes were no faster).
+// viewExpansions returns every model of m that elt builds with a query
+// (every materialization but ephemeral), and beside each how many view
+// references DuckDB expands when it binds that query: one for each view or
+// external model it references, directly or through ephemeral models,
+// plus, for a view, the count of that view. A chain of views grows by one
+// a layer; views joining several views of the layer below multiply, which
+// is why binding them can take DuckDB minutes. Counts stop at 1e15.
+//
+// The models get dense indices, views first, so that the walk touches
+// slices, not maps. Its cost is reading every node once and each
+// dependency's kind: 0.2 s at 100,000 views, most of it waiting for memory
+// (two goroutines over halves of the nodes were no faster).
 func viewExpansions(m *Manifest) ([]NodeID, []float64) {
 	var ids, others []NodeID
 	var nodes, otherNodes []*Node
